@@ -1,0 +1,42 @@
+# Thin wrapper over CMake/ctest. See README.md.
+JOBS ?= 2
+BUILD ?= build
+TEST_BUILD ?= build-test
+TSAN_BUILD ?= build-tsan
+CMAKE_CC ?= clang
+
+.PHONY: all deps build test test-unit test-tsan run bench clean fmt
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=$(CMAKE_CC) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# The whole suite: unit, integration and short fuzz runs under ASan+UBSan,
+# then the API-to-loop handoff tests under ThreadSanitizer.
+test: deps
+	@cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+	  -DDC_SANITIZE=ON -DDC_FUZZ=ON >/dev/null
+	@cmake --build $(TEST_BUILD) -j$(JOBS)
+	@cd $(TEST_BUILD) && ctest -LE 'bench|tsan' --output-on-failure --timeout 900
+	@$(MAKE) --no-print-directory test-tsan
+
+test-tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+	  -DDC_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j$(JOBS)
+	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest -L tsan --output-on-failure
+
+# Starts a local cloud (1 master, 3 providers) and runs the examples on it.
+run: build
+	@./scripts/run-demo.sh $(BUILD)/deepcloud
+
+bench: build
+	@./scripts/run-bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD)
