@@ -72,8 +72,16 @@ int dc_read_file(const char *path, size_t max, char **out, size_t *len) {
   struct dc_buf b = {.max = max};
   int rc = DC_OK;
   for (;;) {
-    if ((rc = dc_buf_reserve(&b, 4096))) break;
-    ssize_t n = read(fd, b.data + b.len, b.alloc - b.len);
+    size_t chunk = 4096;
+    if (max) chunk = DC_MIN(chunk, max - b.len);
+    if (chunk == 0) {
+      /* at the cap: one more byte means the file is too big */
+      char extra;
+      if (read(fd, &extra, 1) > 0) rc = DC_ETOOBIG;
+      break;
+    }
+    if ((rc = dc_buf_reserve(&b, chunk))) break;
+    ssize_t n = read(fd, b.data + b.len, chunk);
     if (n < 0) {
       if (errno == EINTR) continue;
       rc = DC_EIO;
@@ -81,13 +89,6 @@ int dc_read_file(const char *path, size_t max, char **out, size_t *len) {
     }
     if (n == 0) break;
     b.len += (size_t)n;
-    if (b.len == b.max) {
-      /* at the cap: one more byte means the file is too big */
-      char extra;
-      ssize_t m = read(fd, &extra, 1);
-      if (m > 0) rc = DC_ETOOBIG;
-      break;
-    }
   }
   close(fd);
   if (!rc) rc = dc_buf_cstr(&b);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Shared helpers for the cmocka test programs. */
-#define _GNU_SOURCE
 #include "testlib.h"
 
 #include <ftw.h>

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * deepcloud node list|show */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int node_list(int argc, char **argv) {
+  struct client c;
+  client_defaults(&c);
+  struct opt opts[] = {CLIENT_OPTS(&c)};
+  char *pos[1];
+  size_t npos = 0;
+  int rc = cli_parse("deepcloud node list", opts, DC_ARRAY_LEN(opts), argc, argv, pos, &npos);
+  if (rc >= 0) return rc;
+  long st;
+  json_t *r = NULL;
+  if (client_call(&c, "GET", "/v1/nodes", NULL, 0, NULL, &st, &r)) return 2;
+  if (st != 200) {
+    rc = client_report("node list", st, r);
+    json_decref(r);
+    return rc;
+  }
+  if (c.json) {
+    cli_print_json(r);
+  } else {
+    printf("%-16s  %-16s  %-6s  %5s  %8s  %6s  %-8s  %s\n", "ID", "NAME", "STATE",
+           "CPU", "MEM_MB", "TASKS", "SANDBOX", "CLASSES");
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(r, "nodes"), i, n) {
+      json_t *res = json_object_get(n, "resources");
+      printf("%-16.16s  %-16.16s  %-6s  %5.1f  %8lld  %6lld  %-8s  %s\n",
+             json_string_value(json_object_get(n, "id")),
+             json_string_value(json_object_get(n, "name")),
+             json_string_value(json_object_get(n, "state")),
+             (double)json_integer_value(json_object_get(res, "cpu_millis")) / 1000.0,
+             (long long)json_integer_value(json_object_get(res, "memory_mb")),
+             (long long)json_integer_value(json_object_get(n, "tasks_active")),
+             json_string_value(json_object_get(n, "sandbox")),
+             json_string_value(json_object_get(n, "classes")));
+    }
+  }
+  json_decref(r);
+  return 0;
+}
+
+static int node_show(int argc, char **argv) {
+  struct client c;
+  client_defaults(&c);
+  struct opt opts[] = {CLIENT_OPTS(&c)};
+  char *pos[2];
+  size_t npos = 2;
+  int rc = cli_parse("deepcloud node show NODE_ID", opts, DC_ARRAY_LEN(opts), argc, argv, pos, &npos);
+  if (rc >= 0) return rc;
+  if (npos != 1) {
+    fprintf(stderr, "usage: deepcloud node show NODE_ID (8 or more characters of the id)\n");
+    return 2;
+  }
+  char path[256];
+  snprintf(path, sizeof path, "/v1/nodes/%s", pos[0]);
+  long st;
+  json_t *r = NULL;
+  if (client_call(&c, "GET", path, NULL, 0, NULL, &st, &r)) return 2;
+  if (st != 200) {
+    rc = client_report("node show", st, r);
+    json_decref(r);
+    return rc;
+  }
+  /* A node is a nested record: the pretty JSON is the readable form too. */
+  cli_print_json(r);
+  json_decref(r);
+  return 0;
+}
+
+int cli_node(int argc, char **argv) {
+  static const char *usage =
+      "usage: deepcloud node <verb> [options]\n"
+      "  list             providers known to the master\n"
+      "  show NODE_ID     one provider, with live usage\n";
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    fputs(usage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!strcmp(argv[1], "list")) return node_list(argc - 1, argv + 1);
+  if (!strcmp(argv[1], "show")) return node_show(argc - 1, argv + 1);
+  fprintf(stderr, "error: unknown verb \"node %s\"\n%s", argv[1], usage);
+  return 2;
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * deepcloud master | provider: the long-running roles. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "master/master.h"
+#include "provider/provider.h"
+
+static int parse_role(const char *usage, const struct opt *opts, size_t n,
+                      int argc, char **argv, const char *level) {
+  char *pos[1];
+  size_t npos = 0;
+  int rc = cli_parse(usage, opts, n, argc, argv, pos, &npos);
+  if (rc >= 0) return rc;
+  enum dc_log_level lv;
+  if (dc_log_parse_level(level, &lv)) {
+    fprintf(stderr, "error: --log-level must be debug, info, warn or error\n");
+    return 2;
+  }
+  dc_log_min_level = lv;
+  return -1;
+}
+
+int cli_master(int argc, char **argv) {
+  struct dc_master_config cfg;
+  dc_master_config_default(&cfg);
+  const char *api = "127.0.0.1:8420", *listen = "127.0.0.1:8421", *level = "info";
+  bool sync_normal = false;
+  struct opt opts[] = {
+      {"data-dir", OPT_STR, &cfg.data_dir, "where the state lives (default ./deepcloud-master)"},
+      {"api-addr", OPT_STR, &api, "REST API host:port (default 127.0.0.1:8420)"},
+      {"listen", OPT_STR, &listen, "provider sessions host:port (default 127.0.0.1:8421)"},
+      {"heartbeat-timeout-ms", OPT_U32, &cfg.heartbeat_timeout_ms, "silence after which a provider is dead (default 3000)"},
+      {"max-body", OPT_U32, &cfg.max_body_bytes, "largest API request body in bytes (default 1048576)"},
+      {"sync-normal", OPT_BOOL, &sync_normal, "survive crashes but not power loss (faster)"},
+      {"log-level", OPT_STR, &level, "debug, info, warn or error"},
+  };
+  int rc = parse_role("deepcloud master [options]", opts, DC_ARRAY_LEN(opts), argc, argv, level);
+  if (rc >= 0) return rc;
+  static char ah[256], lh[256];
+  if (opts_hostport(api, ah, sizeof ah, &cfg.api_port) ||
+      opts_hostport(listen, lh, sizeof lh, &cfg.listen_port)) {
+    fprintf(stderr, "error: --api-addr and --listen take host:port\n");
+    return 2;
+  }
+  cfg.api_host = ah;
+  cfg.listen_host = lh;
+  cfg.sync_full = !sync_normal;
+  if (cfg.heartbeat_timeout_ms < 500) {
+    fprintf(stderr, "error: --heartbeat-timeout-ms must be at least 500\n");
+    return 2;
+  }
+  dc_log_set_name("master");
+  return dc_master_run(&cfg) ? 1 : 0;
+}
+
+int cli_provider(int argc, char **argv) {
+  struct dc_provider_config cfg;
+  dc_provider_config_default(&cfg);
+  const char *master = "127.0.0.1:8421", *level = "info";
+  struct opt opts[] = {
+      {"data-dir", OPT_STR, &cfg.data_dir, "key and task work dirs (default ./deepcloud-provider)"},
+      {"master", OPT_STR, &master, "master session host:port (default 127.0.0.1:8421)"},
+      {"master-key", OPT_STR, &cfg.master_key, "pin the master's key (hex); default: trust on first use"},
+      {"name", OPT_STR, &cfg.name, "display name (default: host name)"},
+      {"cpu-millis", OPT_U32, &cfg.cpu_millis, "CPU to offer in millicores (default: all)"},
+      {"memory-mb", OPT_U64, &cfg.memory_mb, "memory to offer (default: all)"},
+      {"disk-mb", OPT_U64, &cfg.disk_mb, "disk to offer (default: free space)"},
+      {"gpu", OPT_U32, &cfg.gpu, "GPUs to offer"},
+      {"price-cpu-hour", OPT_U64, &cfg.price_cpu_hour, "micro-DEEP per core-hour"},
+      {"price-mem-gb-hour", OPT_U64, &cfg.price_mem_gb_hour, "micro-DEEP per GB-hour"},
+      {"lat", OPT_F64, &cfg.lat, "latitude"},
+      {"lon", OPT_F64, &cfg.lon, "longitude"},
+      {"classes", OPT_STR, &cfg.classes, "service classes, comma-separated (default compute)"},
+      {"labels", OPT_STR, &cfg.labels_json, "labels as a JSON object of strings"},
+      {"heartbeat-ms", OPT_U32, &cfg.heartbeat_ms, "heartbeat period (default 1000)"},
+      {"log-level", OPT_STR, &level, "debug, info, warn or error"},
+  };
+  int rc = parse_role("deepcloud provider [options]", opts, DC_ARRAY_LEN(opts), argc, argv, level);
+  if (rc >= 0) return rc;
+  static char mh[256];
+  if (opts_hostport(master, mh, sizeof mh, &cfg.master_port)) {
+    fprintf(stderr, "error: --master takes host:port\n");
+    return 2;
+  }
+  cfg.master_host = mh;
+  if (cfg.lat < -90 || cfg.lat > 90 || cfg.lon < -180 || cfg.lon > 180) {
+    fprintf(stderr, "error: --lat must be within ±90 and --lon within ±180\n");
+    return 2;
+  }
+  json_error_t je;
+  json_t *labels = json_loads(cfg.labels_json, JSON_REJECT_DUPLICATES, &je);
+  bool ok = json_is_object(labels);
+  const char *k;
+  json_t *v;
+  if (ok) json_object_foreach(labels, k, v) ok = ok && json_is_string(v);
+  json_decref(labels);
+  if (!ok) {
+    fprintf(stderr, "error: --labels must be a JSON object of strings, e.g. '{\"zone\":\"eu\"}'\n");
+    return 2;
+  }
+  if (cfg.heartbeat_ms < 100 || cfg.heartbeat_ms > 60000) {
+    fprintf(stderr, "error: --heartbeat-ms must be between 100 and 60000\n");
+    return 2;
+  }
+  dc_log_set_name("provider");
+  return dc_provider_run(&cfg) ? 1 : 0;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * fsm: the deterministic state machine. It applies committed log entries
+ * (encoded commands, see proto.h) to the master's SQLite database and is the
+ * only writer of shared state. It reads no clock, no randomness and no
+ * network: everything it needs is inside the command. */
+#ifndef DC_FSM_H
+#define DC_FSM_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/base.h"
+
+/* The schema version this build migrates to. Migrations are themselves log
+ * commands (DC_CMD_MIGRATE), so every replica runs the same DDL at the same
+ * point of the log. */
+#define DC_FSM_SCHEMA_VERSION 1
+
+struct dc_fsm;
+
+struct dc_fsm_entry {
+  uint64_t index;        /* log index, strictly increasing */
+  const uint8_t *data;   /* borrowed: an encoded struct dc_cmd */
+  size_t len;
+};
+
+/* The result of one applied command, delivered to its proposer by
+ * proposal_id. code is DC_OK, or the rejection reason (DC_EINVAL,
+ * DC_ENOTFOUND, DC_ECONFLICT, DC_EFORBIDDEN, DC_EBADSIG, DC_EPROTO, ...);
+ * a rejected command changed nothing. */
+struct dc_fsm_result {
+  uint64_t index;
+  uint64_t proposal_id;
+  uint16_t cmd_type;
+  int code;
+  char message[256];
+  char ref[80];          /* e.g. the job id a submit created or found */
+  uint32_t count;        /* e.g. how many assignments of a batch applied */
+};
+
+/* Opens (creating if needed) the database at path in WAL mode.
+ * sync_full selects synchronous=FULL (survives power loss) over NORMAL
+ * (survives a process crash). OUT: *out. Errors: DC_EDB, DC_ENOMEM. */
+int dc_fsm_open(const char *path, bool sync_full, struct dc_fsm **out,
+                struct dc_errmsg *err);
+void dc_fsm_close(struct dc_fsm *f);
+
+/* The last applied log index (0 for a fresh database). */
+uint64_t dc_fsm_applied_index(const struct dc_fsm *f);
+/* The schema version in force (0 before the first MIGRATE). */
+uint32_t dc_fsm_schema_version(const struct dc_fsm *f);
+
+/* Applies n entries in one SQL transaction. Entries at or below the applied
+ * index are skipped (results[i].code = DC_OK, message "already applied"), so
+ * replaying after a restart changes nothing. Each command runs inside its own
+ * savepoint: a rejection rolls back only that command. The applied index is
+ * stored in the same transaction as the effects.
+ * OUT: results[n].
+ * Errors: DC_EDB / DC_EIO on a storage failure — the caller must stop the
+ * process: a storage failure is never turned into a rejection. */
+int dc_fsm_apply_batch(struct dc_fsm *f, const struct dc_fsm_entry *entries,
+                       size_t n, struct dc_fsm_result *results,
+                       struct dc_errmsg *err);
+
+/* The database handle, for snapshots and tests. Never write through it. */
+sqlite3 *dc_fsm_db(struct dc_fsm *f);
+
+/* Opens a read-only connection to the same database for readers (API,
+ * scheduler). Errors: DC_EDB. */
+int dc_fsm_open_reader(const char *path, sqlite3 **out);
+
+/* Task and job states as stored in the database. */
+#define DC_TASK_BLOCKED "blocked"     /* waiting on `after` dependencies */
+#define DC_TASK_PENDING "pending"
+#define DC_TASK_ASSIGNED "assigned"
+#define DC_TASK_RUNNING "running"
+#define DC_TASK_SUCCEEDED "succeeded"
+#define DC_TASK_FAILED "failed"
+#define DC_TASK_CANCELED "canceled"
+
+#define DC_JOB_RUNNING "running"
+#define DC_JOB_SUCCEEDED "succeeded"
+#define DC_JOB_FAILED "failed"
+#define DC_JOB_CANCELED "canceled"
+
+/* A task whose provider died more than this many times fails. */
+#define DC_FSM_MAX_LOST 5
+
+#endif /* DC_FSM_H */

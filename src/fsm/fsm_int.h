@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Internals shared by the fsm's own files. Nothing outside src/fsm/
+ * includes this. */
+#ifndef DC_FSM_INT_H
+#define DC_FSM_INT_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fsm/fsm.h"
+#include "proto/proto.h"
+
+#define FSM_STMT_CACHE 96
+
+struct dc_fsm {
+  sqlite3 *db;
+  uint64_t applied_index;
+  uint32_t schema_version;
+  struct {
+    const char *sql; /* static string: the cache keys on its address */
+    sqlite3_stmt *stmt;
+  } cache[FSM_STMT_CACHE];
+  struct dc_errmsg err; /* storage error text */
+};
+
+/* A prepared, reset statement for a static SQL string; NULL on error (the
+ * error text is left in f->err). */
+sqlite3_stmt *fsm_stmt(struct dc_fsm *f, const char *sql);
+/* Runs a statement to completion (no rows expected). DC_EDB on error. */
+int fsm_step_done(struct dc_fsm *f, sqlite3_stmt *s);
+int fsm_exec(struct dc_fsm *f, const char *sql);
+int fsm_meta_set(struct dc_fsm *f, const char *key, int64_t value);
+
+/* Appends an event to a task's history. */
+int fsm_task_event(struct dc_fsm *f, const char *task_id, uint32_t attempt,
+                   const char *state, const char *node_id, int64_t ts,
+                   const char *reason);
+
+/* Command handlers. They return DC_OK after filling res (res->code says
+ * whether the command was accepted) or a storage error, which is fatal.
+ * A handler that rejects must not have written anything it leaves behind:
+ * the caller rolls the savepoint back whenever res->code != DC_OK. */
+int fsm_migrate(struct dc_fsm *f, uint32_t target, struct dc_fsm_result *res);
+int fsm_node_register(struct dc_fsm *f, const struct dc_cmd *c,
+                      struct dc_fsm_result *res);
+int fsm_node_dead(struct dc_fsm *f, const struct dc_cmd *c,
+                  struct dc_fsm_result *res);
+int fsm_job_submit(struct dc_fsm *f, const struct dc_cmd *c, uint64_t index,
+                   struct dc_fsm_result *res);
+int fsm_job_cancel(struct dc_fsm *f, const struct dc_cmd *c,
+                   struct dc_fsm_result *res);
+int fsm_task_assign(struct dc_fsm *f, const struct dc_cmd *c,
+                    struct dc_fsm_result *res);
+int fsm_task_started(struct dc_fsm *f, const struct dc_cmd *c,
+                     struct dc_fsm_result *res);
+int fsm_task_finished(struct dc_fsm *f, const struct dc_cmd *c,
+                      struct dc_fsm_result *res);
+
+/* Re-evaluates a job after one of its tasks reached a final state:
+ * unblocks dependents whose dependencies all succeeded, fails dependents of
+ * a failed task, and closes the job when every task is final. */
+int fsm_job_progress(struct dc_fsm *f, const char *job_id, int64_t ts);
+
+#define FSM_REJECT(res, c, ...)                                    \
+  do {                                                             \
+    (res)->code = (c);                                             \
+    snprintf((res)->message, sizeof (res)->message, __VA_ARGS__);  \
+    return DC_OK;                                                  \
+  } while (0)
+
+#endif /* DC_FSM_INT_H */

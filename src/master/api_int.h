@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * The REST handlers of the master, one function per route. */
+#ifndef DC_MASTER_API_INT_H
+#define DC_MASTER_API_INT_H
+
+#include <jansson.h>
+
+#include "master/master_int.h"
+
+#define DC_IDEMPOTENCY_HEADER "Idempotency-Key"
+
+int api_reply_json(struct dc_httpd_req *r, unsigned status, json_t *body);
+unsigned api_status_for(int code);
+int api_authenticate(struct dc_master *m, struct dc_httpd_req *r,
+                     uint8_t owner[DC_PK_BYTES]);
+/* A JSON string from bytes that may not be UTF-8 (bad bytes → U+FFFD). */
+json_t *api_text(const void *p, size_t n);
+
+void api_health(struct dc_master *m, struct dc_httpd_req *r);
+void api_metrics(struct dc_master *m, struct dc_httpd_req *r);
+void api_nodes_list(struct dc_master *m, struct dc_httpd_req *r);
+void api_node_show(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+void api_jobs_submit(struct dc_master *m, struct dc_httpd_req *r);
+void api_jobs_list(struct dc_master *m, struct dc_httpd_req *r);
+void api_job_show(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+void api_job_cancel(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+void api_job_tasks(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+void api_task_show(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+void api_task_logs(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+void api_task_outputs(struct dc_master *m, struct dc_httpd_req *r,
+                      const char *id);
+
+#endif

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Start-up and shutdown of the master role: open the state, replay nothing
+ * (the FSM's applied index makes restarts idempotent), migrate the schema
+ * through the log, then serve sessions and the API on one loop. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/master_int.h"
+
+void dc_master_config_default(struct dc_master_config *c) {
+  memset(c, 0, sizeof *c);
+  c->data_dir = "./deepcloud-master";
+  c->api_host = "127.0.0.1";
+  c->api_port = 8420;
+  c->listen_host = "127.0.0.1";
+  c->listen_port = 8421;
+  c->heartbeat_timeout_ms = 3000;
+  c->sched_interval_ms = 500;
+  c->max_body_bytes = 1u << 20;
+  c->request_skew_ms = 300000;
+  c->sync_full = true;
+}
+
+static void on_fatal(void *ud, const char *why) {
+  (void)ud;
+  fprintf(stderr, "deepcloud master: storage failure, stopping: %s\n", why);
+}
+
+static void on_applied(void *ud, const struct dc_fsm_result *res, size_t n) {
+  struct dc_master *m = ud;
+  bool dispatch = false, reconcile = false;
+  for (size_t i = 0; i < n; i++) {
+    switch (res[i].cmd_type) {
+      case DC_CMD_TASK_ASSIGN: dispatch = true; break;
+      case DC_CMD_JOB_CANCEL:
+      case DC_CMD_NODE_DEAD: reconcile = true; break;
+      case DC_CMD_JOB_SUBMIT:
+      case DC_CMD_TASK_FINISHED:
+      case DC_CMD_NODE_REGISTER: m->work_dirty = true; break;
+      default: break;
+    }
+  }
+  if (reconcile) master_reconcile(m);
+  if (dispatch) master_dispatch(m);
+  if (m->work_dirty) master_schedule_soon(m);
+}
+
+static void tick_cb(uv_timer_t *t) {
+  struct dc_master *m = t->data;
+  master_detector_tick(m);
+  master_reconcile(m);
+  master_dispatch(m);
+  /* A periodic pass catches what no event announced (e.g. capacity freed
+   * by a node coming back). */
+  master_schedule_soon(m);
+}
+
+static void on_http_stopped(void *data) { (void)data; }
+static void on_log_closed(void *data) { (void)data; }
+
+static void stop(struct dc_master *m) {
+  if (m->stopping) return;
+  m->stopping = true;
+  DC_INFO("master", "stopping");
+  uv_timer_stop(&m->tick);
+  uv_timer_stop(&m->sched);
+  uv_close((uv_handle_t *)&m->tick, NULL);
+  uv_close((uv_handle_t *)&m->sched, NULL);
+  uv_close((uv_handle_t *)&m->sigint, NULL);
+  uv_close((uv_handle_t *)&m->sigterm, NULL);
+  if (m->http) dc_httpd_stop(m->http, on_http_stopped, m);
+  m->http = NULL;
+  master_sessions_stop(m);
+  if (m->log) m->log->ops->close(m->log, on_log_closed, m);
+  m->log = NULL;
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  (void)signum;
+  stop(h->data);
+}
+
+static void on_migrated(struct dc_master *m, const struct dc_fsm_result *r,
+                        void *ud) {
+  (void)ud;
+  if (r->code != DC_OK) {
+    DC_ERROR("master", "migrate failed: %s", r->message);
+    stop(m);
+    return;
+  }
+  DC_INFO("master", "%s", r->message);
+}
+
+static int write_port(struct dc_master *m, const char *name, unsigned port) {
+  char path[4200], text[16];
+  snprintf(path, sizeof path, "%s/%s", m->cfg.data_dir, name);
+  int n = snprintf(text, sizeof text, "%u\n", port);
+  return dc_write_file_atomic(path, text, (size_t)n, 0644);
+}
+
+static int start(struct dc_master *m) {
+  struct dc_errmsg err = {{0}};
+  /* Handles first, so stop() can close them whatever fails later. */
+  master_placement_init(m);
+  uv_timer_init(m->loop, &m->tick);
+  m->tick.data = m;
+  uv_signal_init(m->loop, &m->sigint);
+  uv_signal_init(m->loop, &m->sigterm);
+  m->sigint.data = m->sigterm.data = m;
+  int rc = dc_mkdir_p(m->cfg.data_dir, 0700);
+  if (rc) {
+    DC_ERROR("master", "cannot create data dir %s", m->cfg.data_dir);
+    return rc;
+  }
+  char keypath[4200];
+  snprintf(keypath, sizeof keypath, "%s/master.key", m->cfg.data_dir);
+  if ((rc = dc_identity_load_or_create(keypath, &m->id, NULL))) {
+    DC_ERROR("master", "key %s: %s", keypath, dc_strerror(rc));
+    return rc;
+  }
+  snprintf(m->state_path, sizeof m->state_path, "%s/state.db", m->cfg.data_dir);
+  if ((rc = dc_fsm_open(m->state_path, m->cfg.sync_full, &m->fsm, &err))) {
+    DC_ERROR("master", "state: %s", err.text);
+    return rc;
+  }
+  if ((rc = dc_fsm_open_reader(m->state_path, &m->rdb))) return rc;
+  if ((rc = master_localdb_open(m))) {
+    DC_ERROR("master", "local.db could not be opened");
+    return rc;
+  }
+  struct dc_log_hooks hooks = {.on_applied = on_applied, .on_fatal = on_fatal, .ud = m};
+  if ((rc = dc_log_local_new(m->loop, m->fsm, &hooks, &m->log))) return rc;
+  if (dc_fsm_schema_version(m->fsm) < DC_FSM_SCHEMA_VERSION) {
+    struct dc_cmd c = {.type = DC_CMD_MIGRATE};
+    c.u.migrate.schema_version = DC_FSM_SCHEMA_VERSION;
+    if ((rc = master_propose(m, &c, on_migrated, NULL))) return rc;
+  }
+  if ((rc = master_sessions_start(m))) {
+    DC_ERROR("master", "cannot listen for providers on %s:%u: %s",
+             m->cfg.listen_host, m->cfg.listen_port, dc_strerror(rc));
+    return rc;
+  }
+  struct dc_httpd_config hc = {
+      .bind_addr = m->cfg.api_host,
+      .port = m->cfg.api_port,
+      .max_body = m->cfg.max_body_bytes,
+  };
+  if ((rc = dc_httpd_start(m->loop, &hc, master_api_handle, m, &m->http, &err))) {
+    DC_ERROR("master", "cannot serve the API on %s:%u: %s", m->cfg.api_host,
+             m->cfg.api_port, err.text);
+    return rc;
+  }
+  if ((rc = write_port(m, "api.port", dc_httpd_port(m->http)))) return rc;
+  uv_timer_start(&m->tick, tick_cb, m->cfg.sched_interval_ms,
+                 m->cfg.sched_interval_ms);
+  uv_signal_start(&m->sigint, on_signal, SIGINT);
+  uv_signal_start(&m->sigterm, on_signal, SIGTERM);
+  char pk[DC_PK_HEX_LEN + 1];
+  dc_identity_hex(&m->id, pk);
+  DC_INFO("master", "ready api=http://%s:%u sessions=%s:%u key=%.16s applied=%llu",
+          m->cfg.api_host, dc_httpd_port(m->http), m->cfg.listen_host,
+          dc_listener_port(m->listener), pk,
+          (unsigned long long)dc_fsm_applied_index(m->fsm));
+  return DC_OK;
+}
+
+int dc_master_run(const struct dc_master_config *cfg) {
+  signal(SIGPIPE, SIG_IGN);
+  if (dc_crypto_init()) return DC_ECRYPTO;
+  struct dc_master *m = dc_calloc(1, sizeof *m);
+  if (!m) return DC_ENOMEM;
+  m->cfg = *cfg;
+  m->loop = uv_default_loop();
+  m->started_mono_ms = dc_mono_ms();
+  int rc = start(m);
+  if (rc) {
+    stop(m);
+  }
+  uv_run(m->loop, UV_RUN_DEFAULT);
+  dc_free(m->seen);
+  sqlite3_close(m->rdb);
+  sqlite3_close(m->ldb);
+  dc_fsm_close(m->fsm);
+  dc_identity_close(&m->id);
+  uv_loop_close(m->loop);
+  dc_free(m);
+  DC_INFO("master", "stopped");
+  return rc;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * master: the role that holds the shared state. It wires the command log,
+ * the FSM, the scheduler, the failure detector, provider sessions and the
+ * REST API together on one libuv loop. */
+#ifndef DC_MASTER_H
+#define DC_MASTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dc_master_config {
+  const char *data_dir;             /* state.db, local.db, master.key */
+  const char *api_host;             /* REST API bind address */
+  uint16_t api_port;                /* 0 = any free port (written to api.port) */
+  const char *listen_host;          /* provider sessions */
+  uint16_t listen_port;             /* 0 = any (written to session.port) */
+  uint32_t heartbeat_timeout_ms;    /* a provider silent this long is dead */
+  uint32_t sched_interval_ms;       /* placement pass period when idle */
+  uint32_t max_body_bytes;          /* API request bodies */
+  uint32_t request_skew_ms;         /* accepted clock skew of signed requests */
+  bool sync_full;                   /* SQLite synchronous=FULL */
+};
+
+void dc_master_config_default(struct dc_master_config *c);
+
+/* Runs the master until SIGINT or SIGTERM. Returns 0 on a clean stop,
+ * a DC_E* code if it could not start. */
+int dc_master_run(const struct dc_master_config *cfg);
+
+#endif /* DC_MASTER_H */

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Internals shared by the master's own files. */
+#ifndef DC_MASTER_INT_H
+#define DC_MASTER_INT_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "base/base.h"
+#include "crypto/crypto.h"
+#include "fsm/fsm.h"
+#include "httpd/httpd.h"
+#include "log/log.h"
+#include "master/master.h"
+#include "net/net.h"
+#include "proto/proto.h"
+
+/* A (task, attempt) the master has sent to a provider and not yet seen
+ * finish. */
+struct sent {
+  char *task_id;
+  uint32_t attempt;
+};
+
+struct session {
+  struct dc_master *m;
+  struct dc_conn *conn;
+  uint8_t node_id[DC_PK_BYTES];
+  char node_hex[2 * DC_PK_BYTES + 1];
+  bool registered;          /* its REGISTER command has been applied */
+  bool closed;
+  struct sent *sent;
+  size_t nsent, capsent;
+  struct dc_msg_heartbeat last_hb; /* usage snapshot, owned */
+  bool has_hb;
+  struct session *next;
+};
+
+/* Failure-detector bookkeeping per node id seen alive. */
+struct seen {
+  char id[2 * DC_PK_BYTES + 1];
+  int64_t last_mono_ms;
+  bool dead_proposed;
+};
+
+#define METRIC_LAT_BUCKETS 12
+
+struct dc_master {
+  struct dc_master_config cfg;
+  uv_loop_t *loop;
+  struct dc_identity id;
+  char state_path[4096];
+  struct dc_fsm *fsm;
+  struct dc_log *log;
+  sqlite3 *rdb;             /* read connection to the state */
+  sqlite3 *ldb;             /* local (not replicated): task logs, nonces */
+  struct dc_httpd *http;
+  struct dc_listener *listener;
+  struct session *sessions;
+  struct seen *seen;
+  size_t nseen, capseen;
+  uv_timer_t tick;          /* failure detector + periodic reconcile */
+  uv_timer_t sched;         /* placement pass */
+  uv_signal_t sigint, sigterm;
+  bool assign_in_flight;
+  bool work_dirty;          /* something changed that placement should see */
+  int64_t started_mono_ms;
+  bool stopping;
+  /* metrics */
+  uint64_t placement_hist[METRIC_LAT_BUCKETS + 1];
+  double placement_sum_ms;
+  uint64_t placement_count;
+};
+
+extern const double dc_master_lat_bounds_ms[METRIC_LAT_BUCKETS];
+
+/* propose.c: encode and propose; cb may be NULL. */
+typedef void (*master_cmd_cb)(struct dc_master *m, const struct dc_fsm_result *r,
+                              void *ud);
+int master_propose(struct dc_master *m, struct dc_cmd *c, master_cmd_cb cb,
+                   void *ud);
+
+/* sessions.c */
+int master_sessions_start(struct dc_master *m);
+void master_sessions_stop(struct dc_master *m);
+struct session *master_session_find(struct dc_master *m, const char *node_hex);
+void master_dispatch(struct dc_master *m);   /* send RUN_TASK for new assignments */
+void master_reconcile(struct dc_master *m);  /* kill what is no longer current */
+int master_session_live_count(struct dc_master *m);
+
+/* detector.c */
+void master_seen(struct dc_master *m, const char *node_hex);
+void master_detector_tick(struct dc_master *m);
+
+/* placement.c */
+void master_schedule_soon(struct dc_master *m);
+void master_placement_init(struct dc_master *m);
+
+/* api.c */
+void master_api_handle(struct dc_httpd_req *r, void *ud);
+
+/* localdb.c */
+int master_localdb_open(struct dc_master *m);
+int master_logs_append(struct dc_master *m, const char *task_id,
+                       uint32_t attempt, int stream, const uint8_t *p,
+                       size_t n);
+/* Returns DC_OK and marks the nonce used, or DC_EREPLAY. */
+int master_nonce_use(struct dc_master *m, const char *key_hex,
+                     const char *nonce, int64_t expires_ms);
+
+#endif /* DC_MASTER_INT_H */

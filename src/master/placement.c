@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * The leader's placement pass: read pending tasks and live nodes from the
+ * state, call the pure scheduler, propose one TASK_ASSIGN batch. It never
+ * writes state itself; one batch is in flight at a time. */
+#include <jansson.h>
+
+#include "jobspec/jobspec.h"
+#include "master/master_int.h"
+#include "sched/sched.h"
+
+#define PLACE_TASKS_MAX 2048
+#define PLACE_NODES_MAX 4096
+
+const double dc_master_lat_bounds_ms[METRIC_LAT_BUCKETS] = {
+    1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+
+struct job_cache {
+  char id[64];
+  struct dc_jobspec *spec;
+  struct dc_sched_label *labels;
+};
+
+struct node_row {
+  struct dc_sched_node n;
+  char *id, *classes, *labels_json;
+  struct dc_sched_label *labels;
+  json_t *labels_obj;
+};
+
+static void sched_cb(uv_timer_t *t);
+
+void master_placement_init(struct dc_master *m) {
+  uv_timer_init(m->loop, &m->sched);
+  m->sched.data = m;
+}
+
+void master_schedule_soon(struct dc_master *m) {
+  if (m->stopping) return;
+  m->work_dirty = true;
+  if (!m->assign_in_flight) uv_timer_start(&m->sched, sched_cb, 0, 0);
+}
+
+static int load_nodes(struct dc_master *m, struct node_row **out, size_t *n) {
+  static const char *sql =
+      "SELECT n.id, n.cpu_millis, n.memory_mb, n.disk_mb, n.gpu,"
+      " n.price_cpu_hour, n.lat, n.lon, n.classes, n.labels,"
+      " IFNULL(SUM(t.cpu_millis),0), IFNULL(SUM(t.memory_mb),0),"
+      " IFNULL(SUM(t.disk_mb),0), IFNULL(SUM(t.gpu),0)"
+      " FROM nodes n LEFT JOIN tasks t ON t.node_id = n.id AND"
+      " t.state IN ('assigned','running') WHERE n.state='alive'"
+      " GROUP BY n.id ORDER BY n.id LIMIT ?1";
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(m->rdb, sql, -1, &s, NULL) != SQLITE_OK) return DC_EDB;
+  sqlite3_bind_int(s, 1, PLACE_NODES_MAX);
+  struct node_row *v = NULL;
+  size_t nv = 0, cap = 0;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const char *id = (const char *)sqlite3_column_text(s, 0);
+    /* Only nodes with a registered session can be handed work now. */
+    struct session *ss = master_session_find(m, id);
+    if (!ss || !ss->registered || ss->closed) continue;
+    if (nv == cap) {
+      cap = cap ? cap * 2 : 16;
+      struct node_row *nvp = dc_realloc(v, cap * sizeof *v);
+      if (!nvp) break;
+      v = nvp;
+    }
+    struct node_row *r = &v[nv++];
+    memset(r, 0, sizeof *r);
+    r->id = dc_strdup(id);
+    r->classes = dc_strdup((const char *)sqlite3_column_text(s, 8));
+    r->labels_obj = json_loads((const char *)sqlite3_column_text(s, 9), 0, NULL);
+    size_t nl = json_is_object(r->labels_obj) ? json_object_size(r->labels_obj) : 0;
+    r->labels = dc_calloc(nl ? nl : 1, sizeof *r->labels);
+    const char *k;
+    json_t *val;
+    size_t li = 0;
+    if (nl && r->labels) {
+      json_object_foreach(r->labels_obj, k, val) {
+        if (!json_is_string(val)) continue;
+        r->labels[li].key = k;
+        r->labels[li].value = json_string_value(val);
+        li++;
+      }
+    }
+    r->n = (struct dc_sched_node){
+        .id = r->id,
+        .cpu_millis = (uint32_t)sqlite3_column_int64(s, 1),
+        .memory_mb = (uint64_t)sqlite3_column_int64(s, 2),
+        .disk_mb = (uint64_t)sqlite3_column_int64(s, 3),
+        .gpu = (uint32_t)sqlite3_column_int64(s, 4),
+        .price_cpu_hour = (uint64_t)sqlite3_column_int64(s, 5),
+        .lat = sqlite3_column_double(s, 6),
+        .lon = sqlite3_column_double(s, 7),
+        .classes = r->classes,
+        .labels = r->labels,
+        .nlabels = li,
+        .used_cpu_millis = (uint32_t)sqlite3_column_int64(s, 10),
+        .used_memory_mb = (uint64_t)sqlite3_column_int64(s, 11),
+        .used_disk_mb = (uint64_t)sqlite3_column_int64(s, 12),
+        .used_gpu = (uint32_t)sqlite3_column_int64(s, 13),
+    };
+  }
+  sqlite3_finalize(s);
+  *out = v;
+  *n = nv;
+  return DC_OK;
+}
+
+static void free_nodes(struct node_row *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    dc_free(v[i].id);
+    dc_free(v[i].classes);
+    dc_free(v[i].labels);
+    json_decref(v[i].labels_obj);
+  }
+  dc_free(v);
+}
+
+static struct job_cache *job_get(struct job_cache *jc, size_t *njc,
+                                 struct dc_master *m, const char *job_id) {
+  for (size_t i = 0; i < *njc; i++)
+    if (strcmp(jc[i].id, job_id) == 0) return jc[i].spec ? &jc[i] : NULL;
+  struct job_cache *e = &jc[(*njc)++];
+  memset(e, 0, sizeof *e);
+  snprintf(e->id, sizeof e->id, "%s", job_id);
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(m->rdb, "SELECT spec FROM jobs WHERE id=?1", -1, &s,
+                         NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_bind_text(s, 1, job_id, -1, SQLITE_STATIC);
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    const char *spec = (const char *)sqlite3_column_text(s, 0);
+    struct dc_errmsg err;
+    if (dc_jobspec_parse(spec, strlen(spec), &e->spec, &err) != DC_OK)
+      e->spec = NULL;
+  }
+  sqlite3_finalize(s);
+  if (!e->spec) return NULL;
+  const struct dc_jobspec_constraints *c = &e->spec->constraints;
+  e->labels = dc_calloc(c->nlabels ? c->nlabels : 1, sizeof *e->labels);
+  for (size_t i = 0; e->labels && i < c->nlabels; i++)
+    e->labels[i] = (struct dc_sched_label){c->labels[i].key, c->labels[i].value};
+  return e;
+}
+
+static void on_assigned(struct dc_master *m, const struct dc_fsm_result *r,
+                        void *ud) {
+  uint64_t started_ns = *(uint64_t *)ud;
+  dc_free(ud);
+  m->assign_in_flight = false;
+  double ms = (double)(dc_mono_ns() - started_ns) / 1e6;
+  size_t b = 0;
+  while (b < METRIC_LAT_BUCKETS && ms > dc_master_lat_bounds_ms[b]) b++;
+  m->placement_hist[b]++;
+  m->placement_sum_ms += ms;
+  m->placement_count++;
+  if (r->code != DC_OK && r->code != DC_ECONFLICT)
+    DC_WARN("sched", "assign code=%s msg=\"%s\"", dc_err_name(r->code), r->message);
+  master_dispatch(m);
+  if (m->work_dirty) master_schedule_soon(m);
+}
+
+static void place(struct dc_master *m) {
+  m->work_dirty = false;
+  uint64_t t0 = dc_mono_ns();
+  struct node_row *nodes = NULL;
+  size_t nn = 0;
+  if (load_nodes(m, &nodes, &nn) || nn == 0) {
+    free_nodes(nodes, nn);
+    return;
+  }
+  static const char *sql =
+      "SELECT id, job_id, attempt, cpu_millis, memory_mb, disk_mb, gpu,"
+      " priority FROM tasks WHERE state='pending'"
+      " ORDER BY priority DESC, created_ms, job_id, seq LIMIT ?1";
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(m->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
+    free_nodes(nodes, nn);
+    return;
+  }
+  sqlite3_bind_int(s, 1, PLACE_TASKS_MAX);
+  struct dc_sched_task *tasks = dc_calloc(PLACE_TASKS_MAX, sizeof *tasks);
+  char **ids = dc_calloc(PLACE_TASKS_MAX, sizeof *ids);
+  struct job_cache *jc = dc_calloc(PLACE_TASKS_MAX, sizeof *jc);
+  size_t nt = 0, njc = 0;
+  while (tasks && ids && jc && sqlite3_step(s) == SQLITE_ROW) {
+    struct job_cache *j = job_get(jc, &njc, m, (const char *)sqlite3_column_text(s, 1));
+    if (!j) continue;
+    ids[nt] = dc_strdup((const char *)sqlite3_column_text(s, 0));
+    const struct dc_jobspec_constraints *c = &j->spec->constraints;
+    tasks[nt] = (struct dc_sched_task){
+        .id = ids[nt],
+        .attempt = (uint32_t)sqlite3_column_int64(s, 2) + 1,
+        .cpu_millis = (uint32_t)sqlite3_column_int64(s, 3),
+        .memory_mb = (uint64_t)sqlite3_column_int64(s, 4),
+        .disk_mb = (uint64_t)sqlite3_column_int64(s, 5),
+        .gpu = (uint32_t)sqlite3_column_int64(s, 6),
+        .priority = sqlite3_column_int(s, 7),
+        .service_class = c->service_class,
+        .labels = j->labels,
+        .nlabels = c->nlabels,
+        .has_max_price = c->has_max_price,
+        .max_price = c->max_price,
+        .has_near = c->has_near,
+        .near_lat = c->near_lat,
+        .near_lon = c->near_lon,
+        .near_max_km = c->near_max_km,
+    };
+    nt++;
+  }
+  sqlite3_finalize(s);
+
+  struct dc_sched_assignment *out = dc_calloc(nt ? nt : 1, sizeof *out);
+  size_t nout = 0;
+  struct dc_sched_policy pol;
+  dc_sched_policy_default(&pol);
+  /* node_row wraps dc_sched_node with the memory behind it: copy the
+   * plain structs out for the pure scheduler. */
+  struct dc_sched_node *sn = dc_calloc(nn, sizeof *sn);
+  for (size_t i = 0; sn && i < nn; i++) sn[i] = nodes[i].n;
+  if (out && sn && nt)
+    dc_sched_place(sn, nn, tasks, nt, &pol, out, &nout, NULL, NULL);
+  dc_free(sn);
+  if (nout > 0) {
+    struct dc_cmd c = {.type = DC_CMD_TASK_ASSIGN};
+    struct dc_assignment *items = dc_calloc(nout, sizeof *items);
+    for (size_t i = 0; items && i < nout; i++) {
+      items[i].task_id = (char *)tasks[out[i].task].id;
+      items[i].attempt = tasks[out[i].task].attempt;
+      dc_hex_decode(nodes[out[i].node].id, items[i].node_id, DC_PK_BYTES);
+    }
+    c.u.task_assign.items = items;
+    c.u.task_assign.n = nout;
+    uint64_t *t0p = dc_malloc(sizeof *t0p);
+    if (items && t0p) {
+      *t0p = t0;
+      if (master_propose(m, &c, on_assigned, t0p) == DC_OK) {
+        m->assign_in_flight = true;
+        t0p = NULL;
+      }
+    }
+    dc_free(t0p);
+    dc_free(items);
+  }
+  for (size_t i = 0; i < nt; i++) dc_free(ids[i]);
+  for (size_t i = 0; i < njc; i++) {
+    dc_jobspec_free(jc[i].spec);
+    dc_free(jc[i].labels);
+  }
+  dc_free(ids);
+  dc_free(tasks);
+  dc_free(jc);
+  dc_free(out);
+  free_nodes(nodes, nn);
+}
+
+static void sched_cb(uv_timer_t *t) {
+  struct dc_master *m = t->data;
+  if (m->stopping || m->assign_in_flight || !dc_log_is_leader(m->log)) return;
+  if (!m->work_dirty) return;
+  place(m);
+}

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * The agent's life: identity, sandbox, the session to the master with
+ * reconnects, registration, heartbeats, and the master's messages. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "provider/provider_int.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+
+void dc_provider_config_default(struct dc_provider_config *c) {
+  memset(c, 0, sizeof *c);
+  c->data_dir = "./deepcloud-provider";
+  c->master_host = "127.0.0.1";
+  c->master_port = 8421;
+  c->classes = "compute";
+  c->labels_json = "{}";
+  c->heartbeat_ms = 1000;
+  c->price_cpu_hour = 1000;
+  c->price_mem_gb_hour = 100;
+}
+
+int provider_send(struct dc_provider *p, const struct dc_msg *m) {
+  if (!p->conn) return DC_ECLOSED;
+  struct dc_buf b = {.max = DC_FRAME_MAX};
+  int rc = dc_msg_encode(m, &b);
+  if (!rc) rc = dc_conn_send(p->conn, m->type, DC_MSG_VERSION, b.data, b.len);
+  dc_buf_free(&b);
+  if (rc)
+    DC_WARN("agent", "send=%s err=%s", dc_msg_type_name(m->type), dc_err_name(rc));
+  return rc;
+}
+
+static void send_register(struct dc_provider *p) {
+  struct dc_msg m = {.type = DC_MSG_REGISTER};
+  m.u.reg.node = p->node;
+  size_t n = 0;
+  for (struct ptask *t = p->tasks; t; t = t->next) n++;
+  struct dc_task_ref *refs = dc_calloc(n ? n : 1, sizeof *refs);
+  size_t i = 0;
+  for (struct ptask *t = p->tasks; refs && t; t = t->next)
+    refs[i++] = (struct dc_task_ref){t->task_id, t->attempt};
+  m.u.reg.running = refs;
+  m.u.reg.nrunning = refs ? n : 0;
+  provider_send(p, &m);
+  dc_free(refs);
+}
+
+static void heartbeat_cb(uv_timer_t *h) {
+  struct dc_provider *p = h->data;
+  if (!p->ready) return;
+  struct dc_msg m = {.type = DC_MSG_HEARTBEAT};
+  struct dc_msg_heartbeat *hb = &m.u.heartbeat;
+  hb->seq = ++p->hb_seq;
+  hb->ts_ms = dc_now_ms();
+  provider_sample(p, hb);
+  size_t n = 0;
+  for (struct ptask *t = p->tasks; t; t = t->next)
+    if (t->state == PT_RUNNING) n++;
+  hb->tasks = dc_calloc(n ? n : 1, sizeof *hb->tasks);
+  for (struct ptask *t = p->tasks; hb->tasks && t; t = t->next) {
+    if (t->state != PT_RUNNING) continue;
+    struct dc_sandbox_usage u = {0};
+    if (t->sbt) dc_sandbox_task_usage(t->sbt, &u);
+    hb->tasks[hb->ntasks++] = (struct dc_task_usage_sample){
+        t->task_id, t->attempt, u.cpu_user_us + u.cpu_sys_us, u.peak_memory_bytes};
+  }
+  if (dc_msg_heartbeat_sign(hb, &p->id) == DC_OK) provider_send(p, &m);
+  dc_free(hb->tasks);
+}
+
+static void connect_master(struct dc_provider *p);
+
+static void reconnect_cb(uv_timer_t *h) { connect_master(h->data); }
+
+static void schedule_reconnect(struct dc_provider *p) {
+  if (p->stopping) return;
+  p->backoff_ms = p->backoff_ms ? DC_MIN(p->backoff_ms * 2, BACKOFF_MAX_MS)
+                                : BACKOFF_MIN_MS;
+  uv_timer_start(&p->reconnect, reconnect_cb, p->backoff_ms, 0);
+}
+
+static void on_frame(struct dc_conn *c, uint8_t type, uint8_t version,
+                     const uint8_t *payload, size_t len, void *ud) {
+  struct dc_provider *p = ud;
+  if (version != DC_MSG_VERSION) {
+    dc_conn_close(c, "unsupported message version");
+    return;
+  }
+  struct dc_msg m;
+  int rc = dc_msg_decode(type, payload, len, &m);
+  if (rc) {
+    char why[96];
+    snprintf(why, sizeof why, "malformed %s message: %s", dc_msg_type_name(type),
+             dc_strerror(rc));
+    dc_conn_close(c, why);
+    return;
+  }
+  switch (type) {
+    case DC_MSG_REGISTERED:
+      p->ready = true;
+      p->backoff_ms = 0;
+      DC_INFO("agent", "registered with master");
+      /* Results the master has not acknowledged yet go again. */
+      provider_resend_results(p);
+      heartbeat_cb(&p->heartbeat);
+      break;
+    case DC_MSG_RUN_TASK: provider_run_task(p, &m.u.run_task); break;
+    case DC_MSG_KILL_TASK:
+      provider_kill_task(p, m.u.kill_task.task_id, m.u.kill_task.attempt);
+      break;
+    case DC_MSG_TASK_ACK:
+      provider_ack(p, m.u.task_ack.task_id, m.u.task_ack.attempt);
+      break;
+    default:
+      dc_conn_close(c, "unexpected message type from the master");
+      break;
+  }
+  dc_msg_free(&m);
+}
+
+static void on_ready(struct dc_conn *c, void *ud) {
+  struct dc_provider *p = ud;
+  const uint8_t *pk = dc_conn_peer_pk(c);
+  if (!p->pin_master) {
+    /* Trust on first use: remember the master's key for later sessions. */
+    memcpy(p->master_pk, pk, DC_PK_BYTES);
+    p->pin_master = true;
+    char hex[DC_PK_HEX_LEN + 1], path[4200];
+    dc_hex_encode(pk, DC_PK_BYTES, hex);
+    snprintf(path, sizeof path, "%s/master.pub", p->cfg.data_dir);
+    dc_write_file_atomic(path, hex, DC_PK_HEX_LEN, 0644);
+  }
+  DC_INFO("agent", "session up master=%.16s", dc_conn_peer_addr(c));
+  send_register(p);
+}
+
+static void on_close(struct dc_conn *c, int err, const char *reason, void *ud) {
+  (void)c;
+  struct dc_provider *p = ud;
+  p->conn = NULL;
+  p->ready = false;
+  if (!p->stopping)
+    DC_WARN("agent", "session closed err=%s reason=\"%s\"", dc_err_name(err),
+            reason ? reason : "");
+  schedule_reconnect(p);
+}
+
+static void connect_master(struct dc_provider *p) {
+  if (p->stopping || p->conn) return;
+  int rc = dc_conn_connect(p->loop, p->cfg.master_host, p->cfg.master_port,
+                           &p->id, p->pin_master ? p->master_pk : NULL, on_ready,
+                           on_frame, on_close, p, &p->conn);
+  if (rc) {
+    p->conn = NULL;
+    schedule_reconnect(p);
+  }
+}
+
+static void stop(struct dc_provider *p) {
+  if (p->stopping) return;
+  p->stopping = true;
+  DC_INFO("agent", "stopping");
+  uv_close((uv_handle_t *)&p->reconnect, NULL);
+  uv_close((uv_handle_t *)&p->heartbeat, NULL);
+  uv_close((uv_handle_t *)&p->sigint, NULL);
+  uv_close((uv_handle_t *)&p->sigterm, NULL);
+  if (p->conn) dc_conn_close(p->conn, "provider shutting down");
+  dc_sandbox_close(&p->sb);
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+  (void)signum;
+  stop(h->data);
+}
+
+static int load_master_pin(struct dc_provider *p) {
+  const char *hex = p->cfg.master_key;
+  char *text = NULL;
+  char path[4200];
+  snprintf(path, sizeof path, "%s/master.pub", p->cfg.data_dir);
+  if (!hex && dc_read_file(path, 256, &text, NULL) == DC_OK) hex = text;
+  int rc = DC_OK;
+  if (hex) {
+    rc = dc_hex_decode(hex, p->master_pk, DC_PK_BYTES);
+    p->pin_master = rc == DC_OK;
+  }
+  dc_free(text);
+  return rc ? DC_EINVAL : DC_OK;
+}
+
+int dc_provider_run(const struct dc_provider_config *cfg) {
+  signal(SIGPIPE, SIG_IGN);
+  if (dc_crypto_init()) return DC_ECRYPTO;
+  struct dc_provider *p = dc_calloc(1, sizeof *p);
+  if (!p) return DC_ENOMEM;
+  p->cfg = *cfg;
+  p->loop = uv_default_loop();
+  uv_timer_init(p->loop, &p->reconnect);
+  uv_timer_init(p->loop, &p->heartbeat);
+  uv_signal_init(p->loop, &p->sigint);
+  uv_signal_init(p->loop, &p->sigterm);
+  p->reconnect.data = p->heartbeat.data = p->sigint.data = p->sigterm.data = p;
+  int rc = dc_mkdir_p(cfg->data_dir, 0700);
+  char keypath[4200], sbdir[4200];
+  snprintf(keypath, sizeof keypath, "%s/provider.key", cfg->data_dir);
+  snprintf(p->tasks_dir, sizeof p->tasks_dir, "%s/tasks", cfg->data_dir);
+  snprintf(sbdir, sizeof sbdir, "%s/sandbox", cfg->data_dir);
+  if (!rc) rc = dc_mkdir_p(p->tasks_dir, 0700);
+  if (!rc) rc = dc_identity_load_or_create(keypath, &p->id, NULL);
+  if (rc) DC_ERROR("agent", "data dir or key %s: %s", keypath, dc_strerror(rc));
+  if (!rc && (rc = load_master_pin(p)))
+    DC_ERROR("agent", "master key must be 64 hex characters");
+  const char *hidden[] = {cfg->data_dir, NULL};
+  struct dc_sandbox_config sc = {.state_dir = sbdir, .hidden_paths = hidden};
+  if (!rc && (rc = dc_sandbox_init(&p->sb, p->loop, &sc)))
+    DC_ERROR("agent", "sandbox: %s (the agent must run as root)", dc_strerror(rc));
+  if (!rc) rc = provider_discover(p);
+  if (!rc) {
+    char hex[DC_PK_HEX_LEN + 1];
+    dc_identity_hex(&p->id, hex);
+    DC_INFO("agent", "ready node=%.16s cpu_millis=%u memory_mb=%llu sandbox=%s "
+            "master=%s:%u", hex, p->node.cpu_millis,
+            (unsigned long long)p->node.memory_mb, dc_sandbox_mechanism(&p->sb),
+            cfg->master_host, cfg->master_port);
+    uv_signal_start(&p->sigint, on_signal, SIGINT);
+    uv_signal_start(&p->sigterm, on_signal, SIGTERM);
+    uv_timer_start(&p->heartbeat, heartbeat_cb, cfg->heartbeat_ms, cfg->heartbeat_ms);
+    connect_master(p);
+  } else {
+    stop(p);
+  }
+  uv_run(p->loop, UV_RUN_DEFAULT);
+  while (p->tasks) {
+    struct ptask *t = p->tasks;
+    p->tasks = t->next;
+    struct dc_msg m = {.type = DC_MSG_TASK_DONE};
+    m.u.task_done = t->result;
+    dc_msg_free(&m);
+    for (size_t i = 0; i < t->noutputs; i++) dc_free(t->outputs[i]);
+    dc_free(t->outputs);
+    dc_free(t->task_id);
+    dc_free(t);
+  }
+  struct dc_msg nm = {.type = DC_MSG_REGISTER};
+  nm.u.reg.node = p->node;
+  dc_msg_free(&nm);
+  dc_identity_close(&p->id);
+  uv_loop_close(p->loop);
+  dc_free(p);
+  return rc;
+}

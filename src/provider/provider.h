@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * provider: the agent on a provider's machine. It discovers and samples
+ * resources, keeps one authenticated session to the master, runs tasks in
+ * the sandbox, streams their output and returns signed results. */
+#ifndef DC_PROVIDER_H
+#define DC_PROVIDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dc_provider_config {
+  const char *data_dir;          /* provider.key, task work dirs */
+  const char *master_host;
+  uint16_t master_port;          /* the master's session port */
+  const char *master_key;        /* hex key to pin, or NULL (trust on first use) */
+  const char *name;              /* NULL = host name */
+  uint32_t cpu_millis;           /* 0 = all online CPUs */
+  uint64_t memory_mb;            /* 0 = physical memory */
+  uint64_t disk_mb;              /* 0 = free space of data_dir */
+  uint32_t gpu;
+  uint64_t price_cpu_hour;       /* micro-DEEP */
+  uint64_t price_mem_gb_hour;
+  double lat, lon;
+  const char *classes;           /* "compute" */
+  const char *labels_json;       /* "{}" */
+  uint32_t heartbeat_ms;         /* 1000 */
+};
+
+void dc_provider_config_default(struct dc_provider_config *c);
+
+/* Runs the agent until SIGINT or SIGTERM. Returns 0 on a clean stop. */
+int dc_provider_run(const struct dc_provider_config *cfg);
+
+#endif /* DC_PROVIDER_H */

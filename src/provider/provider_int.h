@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Internals shared by the provider agent's own files. */
+#ifndef DC_PROVIDER_INT_H
+#define DC_PROVIDER_INT_H
+
+#include <string.h>
+#include <uv.h>
+
+#include "base/base.h"
+#include "crypto/crypto.h"
+#include "net/net.h"
+#include "proto/proto.h"
+#include "provider/provider.h"
+#include "sandbox/sandbox.h"
+
+#define PROVIDER_SLOTS 1024
+#define PROVIDER_LOG_CAP (1u << 20)     /* per task and stream */
+#define PROVIDER_LOG_CHUNK (32u << 10)
+#define PROVIDER_OUTPUTS_MAX (1u << 20) /* all outputs of one task */
+
+enum ptask_state { PT_RUNNING = 1, PT_DONE = 2 };
+
+struct ptask {
+  struct dc_provider *p;
+  char *task_id;
+  uint32_t attempt;
+  enum ptask_state state;
+  struct dc_sandbox_task *sbt;  /* while running */
+  uint32_t slot;
+  char work_dir[4096];
+  char **outputs;               /* paths to collect */
+  size_t noutputs;
+  uint64_t logged[3];           /* bytes sent per stream (1, 2) */
+  bool kill_requested;
+  bool forget_on_exit;          /* the master said this attempt is stale */
+  struct dc_task_result result; /* when done: signed, kept until acked */
+  struct ptask *next;
+};
+
+struct dc_provider {
+  struct dc_provider_config cfg;
+  uv_loop_t *loop;
+  struct dc_identity id;
+  uint8_t master_pk[DC_PK_BYTES];
+  bool pin_master;
+  struct dc_sandbox sb;
+  struct dc_conn *conn;
+  bool ready;                    /* session established and registered */
+  uint32_t backoff_ms;
+  uv_timer_t reconnect;
+  uv_timer_t heartbeat;
+  uv_signal_t sigint, sigterm;
+  struct ptask *tasks;
+  uint8_t slot_used[PROVIDER_SLOTS];
+  uint64_t hb_seq;
+  struct dc_node_info node;      /* what we register as (owned strings) */
+  /* previous /proc/stat sample for CPU use */
+  uint64_t cpu_busy, cpu_total;
+  bool stopping;
+  char tasks_dir[4096];
+};
+
+/* resources.c */
+int provider_discover(struct dc_provider *p);
+void provider_sample(struct dc_provider *p, struct dc_msg_heartbeat *hb);
+
+/* tasks.c */
+void provider_run_task(struct dc_provider *p, struct dc_msg_run_task *rt);
+void provider_kill_task(struct dc_provider *p, const char *task_id,
+                        uint32_t attempt);
+void provider_ack(struct dc_provider *p, const char *task_id, uint32_t attempt);
+void provider_resend_results(struct dc_provider *p);
+struct ptask *provider_find(struct dc_provider *p, const char *task_id,
+                            uint32_t attempt);
+
+/* agent.c */
+int provider_send(struct dc_provider *p, const struct dc_msg *m);
+
+#endif

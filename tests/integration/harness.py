@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Shared harness for the end-to-end tests: starts a real `deepcloud dev`
+cloud (one master and N providers, each its own process) in a scratch
+folder on free loopback ports, and drives it through the CLI and the REST
+API. Nothing is mocked."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BIN = os.environ.get("DC_BIN", "deepcloud")
+PASSED = 0
+FAILED = 0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def check(cond, what):
+    global PASSED, FAILED
+    if cond:
+        PASSED += 1
+        print(f"ok   - {what}", flush=True)
+    else:
+        FAILED += 1
+        print(f"FAIL - {what}", flush=True)
+
+
+def finish():
+    print(f"{PASSED} passed, {FAILED} failed", flush=True)
+    sys.exit(1 if FAILED or not PASSED else 0)
+
+
+class Cloud:
+    def __init__(self, providers=3, hb_timeout_ms=3000, restart=True):
+        self.dir = tempfile.mkdtemp(prefix="dc-e2e-")
+        self.home = os.path.join(self.dir, "home")
+        self.port = free_port()
+        self.api = f"http://127.0.0.1:{self.port}"
+        self.providers = providers
+        self.env = dict(os.environ, DEEPCLOUD_API=self.api, DEEPCLOUD_HOME=self.home)
+        self.log = open(os.path.join(self.dir, "dev.out"), "w")
+        self.proc = subprocess.Popen(
+            [BIN, "dev", "--providers", str(providers), "--data",
+             os.path.join(self.dir, "cloud"), "--api", f"127.0.0.1:{self.port}",
+             "--heartbeat-timeout-ms", str(hb_timeout_ms),
+             "--restart", "true" if restart else "false"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        self.wait_providers(providers, 60)
+
+    # ---- HTTP ----
+    def http(self, method, path, body=None, headers=None):
+        data = body if isinstance(body, (bytes, type(None))) else body.encode()
+        req = urllib.request.Request(self.api + path, data=data, method=method,
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                raw = r.read()
+                status = r.status
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            status = e.code
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def get(self, path):
+        return self.http("GET", path)
+
+    def health(self):
+        try:
+            st, b = self.get("/v1/health")
+            return b if st == 200 else None
+        except (urllib.error.URLError, ConnectionError, OSError):
+            return None
+
+    def wait_providers(self, n, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            h = self.health()
+            if h and h.get("providers_live", 0) >= n:
+                return h
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.dump_logs()
+        raise RuntimeError(f"cloud did not reach {n} live providers")
+
+    # ---- CLI ----
+    def cli(self, *args, check_rc=True, input_text=None):
+        r = subprocess.run([BIN, *args], env=self.env, capture_output=True,
+                           text=True, timeout=600, input=input_text)
+        if check_rc and r.returncode != 0:
+            print(r.stdout, r.stderr)
+            raise RuntimeError(f"deepcloud {' '.join(args)} exited {r.returncode}")
+        return r
+
+    def cli_json(self, *args):
+        return json.loads(self.cli(*args, "--json").stdout)
+
+    def submit(self, spec, wait=False):
+        path = os.path.join(self.dir, f"spec-{time.time_ns()}.json")
+        with open(path, "w") as f:
+            json.dump(spec, f)
+        args = ["job", "run", path, "--json"] + (["--wait", "--timeout", "600"] if wait else [])
+        r = self.cli(*args, check_rc=False)
+        return r.returncode, json.loads(r.stdout) if r.stdout.strip() else None
+
+    def wait_job(self, job_id, timeout=600):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st, j = self.get(f"/v1/jobs/{job_id}")
+            if st == 200 and j["state"] != "running":
+                return j
+            time.sleep(0.25)
+        raise RuntimeError(f"job {job_id} did not finish in {timeout}s")
+
+    def tasks(self, job_id):
+        st, j = self.get(f"/v1/jobs/{job_id}/tasks")
+        return j["tasks"]
+
+    def pid(self, name):
+        with open(os.path.join(self.dir, "cloud", f"{name}.pid")) as f:
+            return int(f.read().strip())
+
+    def kill9(self, name):
+        os.kill(self.pid(name), signal.SIGKILL)
+
+    def dump_logs(self):
+        for root, _, files in os.walk(self.dir):
+            for fn in files:
+                if fn.endswith(".log") or fn == "dev.out":
+                    p = os.path.join(root, fn)
+                    print(f"----- {p} (tail)")
+                    with open(p, errors="replace") as f:
+                        print("".join(f.readlines()[-40:]))
+
+    def stop(self, keep=False):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if FAILED:
+            self.dump_logs()
+        if not keep and not FAILED:
+            shutil.rmtree(self.dir, ignore_errors=True)

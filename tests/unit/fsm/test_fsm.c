@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * The FSM on a real SQLite database: every command, the task life cycle,
+ * idempotent replay, rejections that change nothing, determinism. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "fsm/fsm.h"
+#include "proto/proto.h"
+#include "tests/lib/testlib.h"
+
+struct fx {
+  char dir[256];
+  char path[300];
+  struct dc_fsm *f;
+  uint64_t next;
+  struct dc_identity node, user;
+};
+
+static int setup(void **state) {
+  struct fx *x = calloc(1, sizeof *x);
+  assert_int_equal(dc_crypto_init(), DC_OK);
+  dc_test_tmpdir(x->dir, sizeof x->dir);
+  snprintf(x->path, sizeof x->path, "%s/state.db", x->dir);
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_open(x->path, false, &x->f, &err), DC_OK);
+  assert_int_equal(dc_identity_generate(&x->node), DC_OK);
+  assert_int_equal(dc_identity_generate(&x->user), DC_OK);
+  x->next = 1;
+  *state = x;
+  return 0;
+}
+
+static int teardown(void **state) {
+  struct fx *x = *state;
+  dc_fsm_close(x->f);
+  dc_identity_close(&x->node);
+  dc_identity_close(&x->user);
+  dc_test_rmrf(x->dir);
+  free(x);
+  return 0;
+}
+
+/* Encodes and applies one command at the next index. */
+static struct dc_fsm_result apply(struct fx *x, struct dc_cmd *c) {
+  struct dc_buf b = {0};
+  c->proposal_id = 1000 + x->next;
+  c->ts_ms = (int64_t)(1700000000000LL + (int64_t)x->next);
+  assert_int_equal(dc_cmd_encode(c, &b), DC_OK);
+  struct dc_fsm_entry e = {x->next, b.data, b.len};
+  struct dc_fsm_result r;
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_apply_batch(x->f, &e, 1, &r, &err), DC_OK);
+  x->next++;
+  dc_buf_free(&b);
+  return r;
+}
+
+static void migrate(struct fx *x) {
+  struct dc_cmd c = {.type = DC_CMD_MIGRATE};
+  c.u.migrate.schema_version = DC_FSM_SCHEMA_VERSION;
+  assert_int_equal(apply(x, &c).code, DC_OK);
+}
+
+static void reg(struct fx *x) {
+  struct dc_cmd c = {.type = DC_CMD_NODE_REGISTER};
+  struct dc_node_info *n = &c.u.node_register.node;
+  memcpy(n->node_id, x->node.pk, 32);
+  n->name = "p1"; n->addr = ""; n->classes = "compute"; n->labels_json = "{}";
+  n->sandbox = "cgroup1";
+  n->cpu_millis = 4000; n->memory_mb = 4096; n->disk_mb = 10000;
+  assert_int_equal(apply(x, &c).code, DC_OK);
+}
+
+static struct dc_fsm_result submit(struct fx *x, const char *id, const char *idem,
+                                   const char *spec) {
+  struct dc_cmd c = {.type = DC_CMD_JOB_SUBMIT};
+  snprintf(c.u.job_submit.job_id, sizeof c.u.job_submit.job_id, "%s", id);
+  memcpy(c.u.job_submit.owner, x->user.pk, 32);
+  c.u.job_submit.idem_key = (char *)idem;
+  c.u.job_submit.spec_json = (char *)spec;
+  return apply(x, &c);
+}
+
+static struct dc_fsm_result assign(struct fx *x, const char *task, uint32_t attempt) {
+  struct dc_cmd c = {.type = DC_CMD_TASK_ASSIGN};
+  struct dc_assignment a = {.task_id = (char *)task, .attempt = attempt};
+  memcpy(a.node_id, x->node.pk, 32);
+  c.u.task_assign.items = &a;
+  c.u.task_assign.n = 1;
+  return apply(x, &c);
+}
+
+static struct dc_fsm_result finish(struct fx *x, const char *task, uint32_t attempt,
+                                   uint8_t outcome) {
+  struct dc_cmd c = {.type = DC_CMD_TASK_FINISHED};
+  struct dc_task_result *r = &c.u.task_finished.r;
+  r->task_id = (char *)task;
+  r->attempt = attempt;
+  memcpy(r->node_id, x->node.pk, 32);
+  r->outcome = outcome;
+  r->exit_code = outcome == DC_OUTCOME_SUCCEEDED ? 0 : 1;
+  r->mechanism = "cgroup1";
+  r->reason = "";
+  struct dc_output_file o = {.path = "out.txt", .data = (uint8_t *)"42\n", .len = 3};
+  r->outputs = &o;
+  r->noutputs = 1;
+  assert_int_equal(dc_task_result_sign(r, &x->node), DC_OK);
+  return apply(x, &c);
+}
+
+static const char *task_state(struct fx *x, const char *id) {
+  static char buf[32];
+  sqlite3_stmt *s;
+  sqlite3_prepare_v2(dc_fsm_db(x->f), "SELECT state FROM tasks WHERE id=?1", -1, &s, NULL);
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  buf[0] = '\0';
+  if (sqlite3_step(s) == SQLITE_ROW) snprintf(buf, sizeof buf, "%s", sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  return buf;
+}
+
+static int64_t count(struct fx *x, const char *sql) {
+  sqlite3_stmt *s;
+  sqlite3_prepare_v2(dc_fsm_db(x->f), sql, -1, &s, NULL);
+  int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+  sqlite3_finalize(s);
+  return n;
+}
+
+#define JOB "0123456789abcdef0123456789abcdef"
+#define DAG                                                                  \
+  "{\"name\":\"d\",\"tasks\":[{\"name\":\"a\",\"command\":[\"true\"]},"      \
+  "{\"name\":\"b\",\"command\":[\"true\"],\"after\":[\"a\"],\"count\":2,"    \
+  "\"retries\":1}]}"
+
+static void test_apply_requires_migrate_first(void **state) {
+  struct fx *x = *state;
+  struct dc_fsm_result r = submit(x, JOB, "", DAG);
+  assert_int_equal(r.code, DC_EVERSION);
+  assert_int_equal(dc_fsm_applied_index(x->f), 1); /* recorded, rejected */
+}
+
+static void test_job_dag_life_cycle(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  struct dc_fsm_result r = submit(x, JOB, "", DAG);
+  assert_int_equal(r.code, DC_OK);
+  assert_int_equal(r.count, 3);
+  assert_string_equal(task_state(x, JOB ".a.0"), "pending");
+  assert_string_equal(task_state(x, JOB ".b.1"), "blocked");
+  assert_int_equal(assign(x, JOB ".a.0", 1).code, DC_OK);
+  assert_string_equal(task_state(x, JOB ".a.0"), "assigned");
+  assert_int_equal(finish(x, JOB ".a.0", 1, DC_OUTCOME_SUCCEEDED).code, DC_OK);
+  assert_string_equal(task_state(x, JOB ".b.0"), "pending");
+  assert_string_equal(task_state(x, JOB ".b.1"), "pending");
+  /* b.0 fails once (one retry), then succeeds on attempt 2. */
+  assert_int_equal(assign(x, JOB ".b.0", 1).code, DC_OK);
+  assert_int_equal(finish(x, JOB ".b.0", 1, DC_OUTCOME_FAILED).code, DC_OK);
+  assert_string_equal(task_state(x, JOB ".b.0"), "pending");
+  assert_int_equal(assign(x, JOB ".b.0", 1).code, DC_ECONFLICT); /* attempt must be 2 */
+  assert_int_equal(assign(x, JOB ".b.0", 2).code, DC_OK);
+  assert_int_equal(finish(x, JOB ".b.0", 2, DC_OUTCOME_SUCCEEDED).code, DC_OK);
+  assert_int_equal(assign(x, JOB ".b.1", 1).code, DC_OK);
+  assert_int_equal(finish(x, JOB ".b.1", 1, DC_OUTCOME_SUCCEEDED).code, DC_OK);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM jobs WHERE state='succeeded'"), 1);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM task_outputs"), 4);
+}
+
+static void test_result_accepted_at_most_once(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  submit(x, JOB, "", DAG);
+  assign(x, JOB ".a.0", 1);
+  assert_int_equal(finish(x, JOB ".a.0", 1, DC_OUTCOME_SUCCEEDED).code, DC_OK);
+  struct dc_fsm_result r = finish(x, JOB ".a.0", 1, DC_OUTCOME_SUCCEEDED);
+  assert_int_equal(r.code, DC_ECONFLICT);
+  assert_non_null(strstr(r.message, "late result"));
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM task_events WHERE state='succeeded'"), 1);
+}
+
+static void test_bad_signature_refused(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  submit(x, JOB, "", DAG);
+  assign(x, JOB ".a.0", 1);
+  struct dc_cmd c = {.type = DC_CMD_TASK_FINISHED};
+  struct dc_task_result *r = &c.u.task_finished.r;
+  r->task_id = JOB ".a.0";
+  r->attempt = 1;
+  memcpy(r->node_id, x->node.pk, 32);
+  r->outcome = DC_OUTCOME_SUCCEEDED;
+  r->mechanism = "";
+  r->reason = "";
+  assert_int_equal(dc_task_result_sign(r, &x->node), DC_OK);
+  r->sig[5] ^= 1; /* forged: not the node's signature any more */
+  assert_int_equal(apply(x, &c).code, DC_EBADSIG);
+  assert_string_equal(task_state(x, JOB ".a.0"), "assigned");
+}
+
+static void test_node_dead_requeues(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  submit(x, JOB, "", DAG);
+  assign(x, JOB ".a.0", 1);
+  struct dc_cmd c = {.type = DC_CMD_NODE_DEAD};
+  memcpy(c.u.node_dead.node_id, x->node.pk, 32);
+  c.u.node_dead.reason = "silent";
+  struct dc_fsm_result r = apply(x, &c);
+  assert_int_equal(r.code, DC_OK);
+  assert_int_equal(r.count, 1);
+  assert_string_equal(task_state(x, JOB ".a.0"), "pending");
+  assert_int_equal(count(x, "SELECT lost FROM tasks WHERE name='a'"), 1);
+  /* The dead node's late result is refused; assigning to it too. */
+  assert_int_equal(finish(x, JOB ".a.0", 1, DC_OUTCOME_SUCCEEDED).code, DC_ECONFLICT);
+  assert_int_equal(assign(x, JOB ".a.0", 2).code, DC_ECONFLICT);
+  assert_int_equal(apply(x, &c).code, DC_ECONFLICT); /* already dead */
+}
+
+static void test_idempotent_submit_and_replay(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  struct dc_fsm_result r1 = submit(x, JOB, "k1", DAG);
+  struct dc_fsm_result r2 = submit(x, "ffffffffffffffffffffffffffffffff", "k1", DAG);
+  assert_int_equal(r1.code, DC_OK);
+  assert_int_equal(r2.code, DC_OK);
+  assert_string_equal(r2.ref, JOB);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM jobs"), 1);
+  /* Re-applying an index at or below the applied one changes nothing. */
+  uint64_t applied = dc_fsm_applied_index(x->f);
+  struct dc_buf b = {0};
+  struct dc_cmd c = {.type = DC_CMD_JOB_SUBMIT, .proposal_id = 9, .ts_ms = 1};
+  snprintf(c.u.job_submit.job_id, 33, "%s", "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee");
+  c.u.job_submit.idem_key = "";
+  c.u.job_submit.spec_json = DAG;
+  assert_int_equal(dc_cmd_encode(&c, &b), DC_OK);
+  struct dc_fsm_entry e = {applied, b.data, b.len};
+  struct dc_fsm_result r;
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_apply_batch(x->f, &e, 1, &r, &err), DC_OK);
+  assert_string_equal(r.message, "already applied");
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM jobs"), 1);
+  dc_buf_free(&b);
+}
+
+static void test_rejections_change_nothing(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  int64_t before = count(x, "SELECT COUNT(*) FROM tasks");
+  struct dc_fsm_result r = submit(x, JOB, "", "{\"name\":\"x\",\"tasks\":[]}");
+  assert_int_equal(r.code, DC_EINVAL);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM jobs"), 0);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks"), before);
+  /* Undecodable bytes: rejected, recorded in the log, applied index moves. */
+  uint8_t junk[7] = {1, 2, 3, 4, 5, 6, 7};
+  struct dc_fsm_entry e = {x->next++, junk, sizeof junk};
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_apply_batch(x->f, &e, 1, &r, &err), DC_OK);
+  assert_int_not_equal(r.code, DC_OK);
+  assert_int_equal(dc_fsm_applied_index(x->f), e.index);
+  /* Cancel by another account. */
+  submit(x, JOB, "", DAG);
+  struct dc_cmd c = {.type = DC_CMD_JOB_CANCEL};
+  memcpy(c.u.job_cancel.job_id, JOB, 33);
+  memcpy(c.u.job_cancel.owner, x->node.pk, 32);
+  assert_int_equal(apply(x, &c).code, DC_EFORBIDDEN);
+  memcpy(c.u.job_cancel.owner, x->user.pk, 32);
+  assert_int_equal(apply(x, &c).code, DC_OK);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks WHERE state='canceled'"), 3);
+  assert_int_equal(apply(x, &c).code, DC_ECONFLICT);
+}
+
+static void test_restart_keeps_applied_index(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  submit(x, JOB, "", DAG);
+  uint64_t applied = dc_fsm_applied_index(x->f);
+  dc_fsm_close(x->f);
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_open(x->path, false, &x->f, &err), DC_OK);
+  assert_int_equal(dc_fsm_applied_index(x->f), applied);
+  assert_int_equal(dc_fsm_schema_version(x->f), DC_FSM_SCHEMA_VERSION);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks"), 3);
+}
+
+/* Two replicas fed the same log end with byte-identical tables. */
+static void test_deterministic_replay(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  submit(x, JOB, "", DAG);
+  assign(x, JOB ".a.0", 1);
+  finish(x, JOB ".a.0", 1, DC_OUTCOME_FAILED);
+  char p2[320];
+  snprintf(p2, sizeof p2, "%s/replica.db", x->dir);
+  struct dc_fsm *g;
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_open(p2, false, &g, &err), DC_OK);
+  sqlite3_stmt *s;
+  sqlite3_prepare_v2(dc_fsm_db(x->f), "SELECT idx, data FROM log ORDER BY idx", -1, &s, NULL);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    struct dc_fsm_entry e = {(uint64_t)sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
+                             (size_t)sqlite3_column_bytes(s, 1)};
+    struct dc_fsm_result r;
+    assert_int_equal(dc_fsm_apply_batch(g, &e, 1, &r, &err), DC_OK);
+  }
+  sqlite3_finalize(s);
+  const char *dump =
+      "SELECT group_concat(x, '|') FROM (SELECT id||state||attempt||IFNULL(node_id,'')||"
+      "retries_used||IFNULL(finished_ms,'') AS x FROM tasks ORDER BY id)";
+  sqlite3_stmt *a, *b;
+  sqlite3_prepare_v2(dc_fsm_db(x->f), dump, -1, &a, NULL);
+  sqlite3_prepare_v2(dc_fsm_db(g), dump, -1, &b, NULL);
+  assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+  assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+  assert_string_equal(sqlite3_column_text(a, 0), sqlite3_column_text(b, 0));
+  sqlite3_finalize(a);
+  sqlite3_finalize(b);
+  dc_fsm_close(g);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_apply_requires_migrate_first, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_job_dag_life_cycle, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_result_accepted_at_most_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_signature_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_node_dead_requeues, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_idempotent_submit_and_replay, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rejections_change_nothing, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_restart_keeps_applied_index, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deterministic_replay, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
