@@ -28,7 +28,7 @@ test: deps
 test-tsan: deps
 	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
 	  -DDC_TSAN=ON >/dev/null
-	@cmake --build $(TSAN_BUILD) -j$(JOBS)
+	@cmake --build $(TSAN_BUILD) -j$(JOBS) --target test_httpd
 	@cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1 ctest -L tsan --output-on-failure
 
 # Starts a local cloud (1 master, 3 providers) and runs the examples on it.

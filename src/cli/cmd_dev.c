@@ -242,6 +242,13 @@ int cli_dev(int argc, char **argv) {
   }
   char maddr[64];
   snprintf(maddr, sizeof maddr, "127.0.0.1:%u", sport);
+  /* A restarted master must listen where the providers reconnect: pin the
+   * port it picked on first start. */
+  for (size_t i = 0; d.master.argv[i]; i++)
+    if (!strcmp(d.master.argv[i], "--listen") && d.master.argv[i + 1]) {
+      snprintf(d.master.argbuf[i + 1], sizeof d.master.argbuf[i + 1], "%s", maddr);
+      break;
+    }
   for (uint32_t i = 0; i < nprov; i++) {
     char name[32], pdir[4300], cpu[16];
     snprintf(name, sizeof name, "provider-%u", i + 1);

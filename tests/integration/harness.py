@@ -56,7 +56,7 @@ class Cloud:
             [BIN, "dev", "--providers", str(providers), "--data",
              os.path.join(self.dir, "cloud"), "--api", f"127.0.0.1:{self.port}",
              "--heartbeat-timeout-ms", str(hb_timeout_ms),
-             "--restart", "true" if restart else "false"],
+             "--restart=" + ("true" if restart else "false")],
             stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         self.wait_providers(providers, 60)
 
@@ -76,6 +76,34 @@ class Cloud:
             return status, json.loads(raw) if raw else None
         except ValueError:
             return status, raw.decode(errors="replace")
+
+    def raw(self, head, body_prefix=b""):
+        """Sends raw request bytes and returns (status, parsed body) of
+        whatever the server answers, even when it answers before the whole
+        body was sent (as it must for an oversized body)."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        try:
+            s.sendall(head + body_prefix)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            hdr, _, rest = data.partition(b"\r\n\r\n")
+            status = int(hdr.split(b" ")[1])
+            length = 0
+            for line in hdr.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            while len(rest) < length:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                rest += chunk
+            return status, json.loads(rest) if rest else None
+        finally:
+            s.close()
 
     def get(self, path):
         return self.http("GET", path)
