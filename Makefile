@@ -13,7 +13,7 @@ deps:
 	@./scripts/deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=$(CMAKE_CC) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=$(CMAKE_CC) -DDC_BUILD_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
 # The whole suite: unit, integration and short fuzz runs under ASan+UBSan,

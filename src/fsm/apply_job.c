@@ -216,10 +216,13 @@ int fsm_job_progress(struct dc_fsm *f, const char *job_id, int64_t ts) {
   sqlite3_bind_text(s, 1, job_id, -1, SQLITE_STATIC);
   if ((rc = fsm_step_done(f, s))) return rc;
 
-  static const char *count =
-      "SELECT SUM(state NOT IN ('succeeded','failed','canceled')),"
-      " SUM(state='failed') FROM tasks WHERE job_id=?1";
-  s = fsm_stmt(f, count);
+  /* Probes, not counts: with the (job_id, state) index each is one
+   * lookup, so closing a job does not cost a scan of all its tasks. */
+  static const char *open_q =
+      "SELECT EXISTS (SELECT 1 FROM tasks WHERE job_id=?1 AND state IN"
+      " ('blocked','pending','assigned','running')),"
+      " EXISTS (SELECT 1 FROM tasks WHERE job_id=?1 AND state='failed')";
+  s = fsm_stmt(f, open_q);
   if (!s) return DC_EDB;
   sqlite3_bind_text(s, 1, job_id, -1, SQLITE_STATIC);
   if (sqlite3_step(s) != SQLITE_ROW) return DC_EDB;

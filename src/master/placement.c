@@ -8,7 +8,11 @@
 #include "master/master_int.h"
 #include "sched/sched.h"
 
-#define PLACE_TASKS_MAX 2048
+/* Pending tasks one pass looks at, highest priority first. A pass runs
+ * after every change, so a small window keeps each pass cheap when the
+ * queue is long (reading the whole queue to place the one task that fits
+ * made placement quadratic in queue length). */
+#define PLACE_TASKS_MAX 128
 #define PLACE_NODES_MAX 4096
 
 const double dc_master_lat_bounds_ms[METRIC_LAT_BUCKETS] = {
