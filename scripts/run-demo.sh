@@ -11,8 +11,14 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "make run: providers sandbox tasks with namespaces and cgroups; run as root" >&2
   exit 2
 fi
-# The default port may be taken by another cloud: walk up to a free one.
-while (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do PORT=$((PORT + 1)); done
+# The default port may be taken by another cloud: walk up to a free one
+# (curl exits 7 when nothing listens there).
+while :; do
+  rc=0
+  curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$PORT/" || rc=$?
+  [ "$rc" -eq 7 ] && break
+  PORT=$((PORT + 1))
+done
 
 rm -rf "$RUN_DIR"
 mkdir -p "$RUN_DIR"
