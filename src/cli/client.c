@@ -127,3 +127,15 @@ int client_report(const char *what, long status, json_t *resp) {
                     "(default ~/.deepcloud); check your clock too\n");
   return 1;
 }
+
+int client_get(const struct client *c, const char *what, const char *path,
+               json_t **out) {
+  long st = 0;
+  *out = NULL;
+  if (client_call(c, "GET", path, NULL, 0, NULL, &st, out)) return 2;
+  if (st == 200) return -1;
+  int rc = client_report(what, st, *out);
+  json_decref(*out);
+  *out = NULL;
+  return rc;
+}

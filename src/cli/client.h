@@ -26,6 +26,11 @@ int client_call(const struct client *c, const char *method, const char *path,
                 const char *body, size_t body_len, const char *extra_header,
                 long *status, json_t **resp);
 
+/* GET path expecting 200. Returns -1 with *out set (decref it), or the
+ * exit status to use after printing the error (what names the action). */
+int client_get(const struct client *c, const char *what, const char *path,
+               json_t **out);
+
 /* Prints an API error response to stderr in the user's words; returns the
  * process exit status to use (1). */
 int client_report(const char *what, long status, json_t *resp);

@@ -17,14 +17,9 @@ static int job_wait(const struct client *c, const char *id, uint32_t timeout_s,
   int64_t deadline = dc_mono_ms() + (int64_t)timeout_s * 1000;
   bool tty = isatty(2);
   for (;;) {
-    long st;
     json_t *j = NULL;
-    if (client_call(c, "GET", path, NULL, 0, NULL, &st, &j)) return 2;
-    if (st != 200) {
-      int rc = client_report("job status", st, j);
-      json_decref(j);
-      return rc;
-    }
+    int rc = client_get(c, "job status", path, &j);
+    if (rc >= 0) return rc;
     const char *state = json_string_value(json_object_get(j, "state"));
     if (tty && !c->json) {
       json_t *ts = json_object_get(j, "task_states");
@@ -130,14 +125,8 @@ static int job_list(int argc, char **argv) {
   if (rc >= 0) return rc;
   char path[200];
   snprintf(path, sizeof path, "/v1/jobs%s%s", state ? "?state=" : "", state ? state : "");
-  long st;
   json_t *r = NULL;
-  if (client_call(&c, "GET", path, NULL, 0, NULL, &st, &r)) return 2;
-  if (st != 200) {
-    rc = client_report("job list", st, r);
-    json_decref(r);
-    return rc;
-  }
+  if ((rc = client_get(&c, "job list", path, &r)) >= 0) return rc;
   if (c.json) {
     cli_print_json(r);
   } else {
@@ -168,18 +157,12 @@ static int job_status(int argc, char **argv) {
   }
   char path[256];
   snprintf(path, sizeof path, "/v1/jobs/%s", pos[0]);
-  long st;
   json_t *j = NULL, *t = NULL;
-  if (client_call(&c, "GET", path, NULL, 0, NULL, &st, &j)) return 2;
-  if (st != 200) {
-    rc = client_report("job status", st, j);
+  if ((rc = client_get(&c, "job status", path, &j)) >= 0) return rc;
+  snprintf(path, sizeof path, "/v1/jobs/%s/tasks", pos[0]);
+  if ((rc = client_get(&c, "job tasks", path, &t)) >= 0) {
     json_decref(j);
     return rc;
-  }
-  snprintf(path, sizeof path, "/v1/jobs/%s/tasks", pos[0]);
-  if (client_call(&c, "GET", path, NULL, 0, NULL, &st, &t)) {
-    json_decref(j);
-    return 2;
   }
   if (c.json) {
     json_object_set(j, "tasks", json_object_get(t, "tasks"));
@@ -223,14 +206,8 @@ static int job_logs(int argc, char **argv) {
   }
   char path[512];
   snprintf(path, sizeof path, "/v1/tasks/%s/logs", pos[0]);
-  long st;
   json_t *j = NULL;
-  if (client_call(&c, "GET", path, NULL, 0, NULL, &st, &j)) return 2;
-  if (st != 200) {
-    rc = client_report("job logs", st, j);
-    json_decref(j);
-    return rc;
-  }
+  if ((rc = client_get(&c, "job logs", path, &j)) >= 0) return rc;
   if (c.json) cli_print_json(j);
   else {
     if (strcmp(stream, "stderr") != 0) fputs(json_string_value(json_object_get(j, "stdout")), stdout);

@@ -13,14 +13,8 @@ static int node_list(int argc, char **argv) {
   size_t npos = 0;
   int rc = cli_parse("deepcloud node list", opts, DC_ARRAY_LEN(opts), argc, argv, pos, &npos);
   if (rc >= 0) return rc;
-  long st;
   json_t *r = NULL;
-  if (client_call(&c, "GET", "/v1/nodes", NULL, 0, NULL, &st, &r)) return 2;
-  if (st != 200) {
-    rc = client_report("node list", st, r);
-    json_decref(r);
-    return rc;
-  }
+  if ((rc = client_get(&c, "node list", "/v1/nodes", &r)) >= 0) return rc;
   if (c.json) {
     cli_print_json(r);
   } else {
@@ -59,14 +53,8 @@ static int node_show(int argc, char **argv) {
   }
   char path[256];
   snprintf(path, sizeof path, "/v1/nodes/%s", pos[0]);
-  long st;
   json_t *r = NULL;
-  if (client_call(&c, "GET", path, NULL, 0, NULL, &st, &r)) return 2;
-  if (st != 200) {
-    rc = client_report("node show", st, r);
-    json_decref(r);
-    return rc;
-  }
+  if ((rc = client_get(&c, "node show", path, &r)) >= 0) return rc;
   /* A node is a nested record: the pretty JSON is the readable form too. */
   cli_print_json(r);
   json_decref(r);

@@ -117,30 +117,35 @@ void api_task_show(struct dc_master *m, struct dc_httpd_req *r, const char *id) 
   api_reply_json(r, 200, t);
 }
 
-static int64_t task_attempt(struct dc_master *m, const char *id, const char *q) {
-  if (q) {
-    char *end;
-    long long v = strtoll(q, &end, 10);
-    return *end || v < 0 ? -2 : v;
-  }
+/* The attempt a request asks for (?attempt=N), else the task's current
+ * one. Returns -1 after answering the request when there is none. */
+static int64_t task_attempt(struct dc_master *m, struct dc_httpd_req *r,
+                            const char *id) {
+  const char *q = dc_httpd_req_query(r, "attempt");
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb, "SELECT attempt FROM tasks WHERE id=?1", -1, &s, NULL);
   sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
   int64_t a = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
   sqlite3_finalize(s);
+  if (a < 0) {
+    dc_httpd_respond_error(r, 404, "NOTFOUND", "no task %s", id);
+    return -1;
+  }
+  if (q) {
+    char *end;
+    long long v = strtoll(q, &end, 10);
+    if (!*q || *end || v < 0) {
+      dc_httpd_respond_error(r, 400, "INVAL", "attempt must be a whole number");
+      return -1;
+    }
+    a = v;
+  }
   return a;
 }
 
 void api_task_logs(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
-  int64_t attempt = task_attempt(m, id, dc_httpd_req_query(r, "attempt"));
-  if (attempt == -2) {
-    dc_httpd_respond_error(r, 400, "INVAL", "attempt must be a whole number");
-    return;
-  }
-  if (attempt < 0) {
-    dc_httpd_respond_error(r, 404, "NOTFOUND", "no task %s", id);
-    return;
-  }
+  int64_t attempt = task_attempt(m, r, id);
+  if (attempt < 0) return;
   json_t *o = json_pack("{s:s, s:I, s:s, s:s}", "task_id", id, "attempt",
                         (json_int_t)attempt, "stdout", "", "stderr", "");
   sqlite3_stmt *s = NULL;
@@ -162,15 +167,8 @@ void api_task_logs(struct dc_master *m, struct dc_httpd_req *r, const char *id) 
 
 void api_task_outputs(struct dc_master *m, struct dc_httpd_req *r,
                       const char *id) {
-  int64_t attempt = task_attempt(m, id, dc_httpd_req_query(r, "attempt"));
-  if (attempt == -2) {
-    dc_httpd_respond_error(r, 400, "INVAL", "attempt must be a whole number");
-    return;
-  }
-  if (attempt < 0) {
-    dc_httpd_respond_error(r, 404, "NOTFOUND", "no task %s", id);
-    return;
-  }
+  int64_t attempt = task_attempt(m, r, id);
+  if (attempt < 0) return;
   json_t *files = json_array();
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb,
