@@ -23,6 +23,9 @@ try:
     h = cloud.wait_providers(3, 60)
     check(h["applied_index"] >= before,
           f"restarted master kept its log (applied {h['applied_index']} >= {before})")
+    st, nodes = cloud.get("/v1/nodes")
+    check(all(n["deaths"] == 0 and n["state"] == "alive" for n in nodes["nodes"]),
+          "no provider was declared dead across the master restart")
     st, jobs = cloud.get("/v1/jobs")
     check({j["id"] for j in jobs["jobs"]} >= set(ids), "every job is still there")
     for jid in ids:
