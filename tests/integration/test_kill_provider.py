@@ -44,6 +44,36 @@ try:
     dead = [n for n in nodes["nodes"] if n["name"] == "provider-1"]
     check(dead and dead[0]["state"] == "dead", "provider-1 was declared dead")
     check(all(t["node"] != victim["id"] for t in lost), "lost tasks finished elsewhere")
+
+    # A hung agent (SIGSTOP) keeps its TCP session open but goes silent:
+    # the heartbeat timeout still declares it dead. When it resumes it
+    # reconnects, registers again and is alive.
+    import os
+    import signal
+    pid2 = cloud.pid("provider-2")
+    os.kill(pid2, signal.SIGSTOP)
+    deadline = time.time() + 15
+    state2 = None
+    while time.time() < deadline:
+        st, nodes = cloud.get("/v1/nodes")
+        state2 = [n for n in nodes["nodes"] if n["name"] == "provider-2"][0]
+        if state2["state"] == "dead":
+            break
+        time.sleep(0.2)
+    check(state2["state"] == "dead", "a silent (stopped) provider is declared dead")
+    os.kill(pid2, signal.SIGCONT)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        st, nodes = cloud.get("/v1/nodes")
+        state2 = [n for n in nodes["nodes"] if n["name"] == "provider-2"][0]
+        if state2["state"] == "alive" and state2["connected"]:
+            break
+        time.sleep(0.2)
+    check(state2["state"] == "alive" and state2["deaths"] == 1,
+          "it comes back alive after resuming (deaths=1)")
+    rc, j2 = cloud.submit({"name": "after", "tasks": [{"name": "t", "count": 6,
+                            "command": ["true"], "resources": {"cpu": 1}}]}, wait=True)
+    check(rc == 0, "new work runs after the recovery")
 finally:
     cloud.stop()
 finish()

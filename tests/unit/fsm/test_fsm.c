@@ -325,6 +325,45 @@ static void test_deterministic_replay(void **state) {
   dc_fsm_close(g);
 }
 
+/* A full disk during apply is a storage error for the caller (who stops the
+ * master), never a rejected command, and nothing of the batch sticks. */
+static void test_storage_error_is_not_a_rejection(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  sqlite3 *db = dc_fsm_db(x->f);
+  sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+  int64_t pages = count(x, "PRAGMA page_count");
+  char sql[64];
+  snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", (long long)pages);
+  sqlite3_exec(db, sql, NULL, NULL, NULL);
+  uint64_t applied = dc_fsm_applied_index(x->f);
+  /* A job of 2,000 tasks needs more pages than the file may now have. */
+  const char *big =
+      "{\"name\":\"big\",\"tasks\":[{\"name\":\"t\",\"count\":2000,"
+      "\"command\":[\"true\"]}]}";
+  struct dc_cmd c = {.type = DC_CMD_JOB_SUBMIT, .proposal_id = 1, .ts_ms = 1};
+  snprintf(c.u.job_submit.job_id, 33, "%s", JOB);
+  memcpy(c.u.job_submit.owner, x->user.pk, 32);
+  c.u.job_submit.idem_key = "";
+  c.u.job_submit.spec_json = (char *)big;
+  struct dc_buf b = {0};
+  assert_int_equal(dc_cmd_encode(&c, &b), DC_OK);
+  struct dc_fsm_entry e = {applied + 1, b.data, b.len};
+  struct dc_fsm_result r;
+  struct dc_errmsg err = {{0}};
+  assert_int_equal(dc_fsm_apply_batch(x->f, &e, 1, &r, &err), DC_EDB);
+  assert_non_null(strstr(err.text, "full"));
+  assert_int_equal(dc_fsm_applied_index(x->f), applied);
+  sqlite3_exec(db, "PRAGMA max_page_count=1073741823", NULL, NULL, NULL);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks"), 0);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM log"), (int64_t)applied);
+  /* With room again, the same entry applies. */
+  assert_int_equal(dc_fsm_apply_batch(x->f, &e, 1, &r, &err), DC_OK);
+  assert_int_equal(r.code, DC_OK);
+  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks"), 2000);
+  dc_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_apply_requires_migrate_first, setup, teardown),
@@ -336,6 +375,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_rejections_change_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restart_keeps_applied_index, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deterministic_replay, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_storage_error_is_not_a_rejection, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
