@@ -263,5 +263,9 @@ static void sched_cb(uv_timer_t *t) {
   struct dc_master *m = t->data;
   if (m->stopping || m->assign_in_flight || !dc_log_is_leader(m->log)) return;
   if (!m->work_dirty) return;
+  /* One read transaction per pass: nodes and tasks come from the same
+   * snapshot, and SQLite does not open a read transaction per statement. */
+  sqlite3_exec(m->rdb, "BEGIN", NULL, NULL, NULL);
   place(m);
+  sqlite3_exec(m->rdb, "COMMIT", NULL, NULL, NULL);
 }

@@ -97,7 +97,16 @@ static int run_task_msg(struct dc_master *m, const char *task_id,
   return rc;
 }
 
+static void dispatch_all(struct dc_master *m);
+
 void master_dispatch(struct dc_master *m) {
+  /* One snapshot for the whole pass (see placement.c). */
+  sqlite3_exec(m->rdb, "BEGIN", NULL, NULL, NULL);
+  dispatch_all(m);
+  sqlite3_exec(m->rdb, "COMMIT", NULL, NULL, NULL);
+}
+
+static void dispatch_all(struct dc_master *m) {
   static const char *sql =
       "SELECT id, attempt FROM tasks WHERE node_id=?1 AND state='assigned'"
       " ORDER BY assigned_ms, id";
@@ -123,7 +132,15 @@ void master_dispatch(struct dc_master *m) {
 /* A task this session was given that is no longer assigned to it at that
  * attempt (job canceled, node declared dead and the task moved) is killed
  * on the provider. */
+static void reconcile_all(struct dc_master *m);
+
 void master_reconcile(struct dc_master *m) {
+  sqlite3_exec(m->rdb, "BEGIN", NULL, NULL, NULL);
+  reconcile_all(m);
+  sqlite3_exec(m->rdb, "COMMIT", NULL, NULL, NULL);
+}
+
+static void reconcile_all(struct dc_master *m) {
   static const char *sql =
       "SELECT 1 FROM tasks WHERE id=?1 AND attempt=?2 AND node_id=?3 AND"
       " state IN ('assigned','running')";
