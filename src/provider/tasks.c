@@ -278,8 +278,14 @@ void provider_run_task(struct dc_provider *p, struct dc_msg_run_task *rt) {
     refuse(p, t, "malformed task description");
     return;
   }
-  snprintf(t->work_dir, sizeof t->work_dir, "%s/%s.%u", p->tasks_dir,
-           t->task_id, t->attempt);
+  int wn = snprintf(t->work_dir, sizeof t->work_dir, "%s/%s.%u", p->tasks_dir,
+                    t->task_id, t->attempt);
+  if (wn < 0 || (size_t)wn >= sizeof t->work_dir) {
+    t->work_dir[0] = '\0'; /* never remove a truncated path */
+    json_decref(root);
+    refuse(p, t, "work dir path too long");
+    return;
+  }
   rm_tree(t->work_dir);
   int rc = dc_mkdir_p(t->work_dir, 0700);
   /* Input files. */

@@ -5,12 +5,13 @@
  * the task ends, then kills the rest and reports the task's status and
  * usage. The task drops every privilege, loads the seccomp filter and execs.
  *
- * The reaper is a raw clone (no CLONE_VM, no atfork handlers) of a process
- * that may have other threads, so it must not take a lock a vanished thread
- * might hold: no malloc, no stdio, no glibc set*id wrappers (they signal
- * every thread of the parent, which do not exist here). It makes system
- * calls on data the parent prepared. The task is a vfork of the reaper: it
- * shares the reaper's memory until execve, so it writes no global. */
+ * The reaper is a raw clone (no CLONE_VM, no atfork handlers) of the
+ * zygote, itself a raw clone of an agent that may have other threads, so it
+ * must not take a lock a vanished thread might hold: no malloc, no stdio, no
+ * glibc set*id wrappers (they signal every thread of the parent, which do not
+ * exist here). It makes system calls on data the parent prepared. The task is a
+ * vfork of the reaper: it shares the reaper's memory until execve, so it writes
+ * no global. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -31,15 +32,6 @@
 
 #include "sandbox/sandbox_int.h"
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
-#endif
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
-#endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
@@ -47,15 +39,6 @@
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
-
-/* clone3's struct up to version 2 (88 bytes, with cgroup); avoids
- * <linux/sched.h>, which clashes with <sched.h> on some libcs. */
-struct sb_clone_args {
-  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
-      tls, set_tid, set_tid_size, cgroup;
-};
-#define CLONE_ARGS_V0 64
-#define CLONE_ARGS_V2 88
 
 static int g_report_fd = -1;         /* reaper copy only */
 static volatile sig_atomic_t g_stop; /* reaper: SIGTERM seen */
@@ -89,8 +72,7 @@ void child_fail(const struct child_plan *p, const char *what, const char *arg,
   _exit(127);
 }
 
-/* Closes every descriptor except keep[0..n) (entries < 0 are ignored). */
-static void close_except(const struct child_plan *p, int *keep, int n) {
+int sb_close_except(int *keep, int n) {
   for (int i = 1; i < n; i++) /* insertion sort: n is tiny */
     for (int j = i; j > 0 && keep[j] < keep[j - 1]; j--) {
       int x = keep[j];
@@ -102,7 +84,7 @@ static void close_except(const struct child_plan *p, int *keep, int n) {
     if (i < n && keep[i] < 0) continue;
     unsigned hi = i < n ? (unsigned)keep[i] : ~0u; /* exclusive */
     if (hi > lo && syscall(SYS_close_range, lo, i < n ? hi - 1 : ~0u, 0) != 0) {
-      if (errno != ENOSYS) child_fail(p, "close_range", "", errno);
+      if (errno != ENOSYS) return errno;
       struct rlimit rl; /* Linux < 5.9: by hand up to the fd limit */
       unsigned top =
           getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1u << 20
@@ -112,6 +94,7 @@ static void close_except(const struct child_plan *p, int *keep, int n) {
     }
     if (i < n) lo = hi + 1;
   }
+  return 0;
 }
 
 /* Descriptors the task dup2()s onto 0..2 must not be 0..2 themselves (an
@@ -286,20 +269,28 @@ static void reaper_main(const struct child_plan *p) {
   sigemptyset(&all);
   sigprocmask(SIG_SETMASK, &all, NULL);
   /* Other tasks' pipes must not be held open by this process. */
-  int keep[6 + CG_MAXH] = {p->report_fd, p->out_fd,  p->err_fd,
-                           p->null_fd,   p->work_fd, p->netns_fd};
-  int nk = 6;
+  int keep[7 + CG_MAXH] = {p->report_fd,   p->out_fd,  p->err_fd,
+                           p->null_fd,     p->work_fd, p->netns_fd,
+                           p->parent_pidfd};
+  int nk = 7;
   for (int i = 0; i < p->ncg; i++) keep[nk++] = p->cg_fds[i];
-  close_except(p, keep, nk);
+  int e = sb_close_except(keep, nk);
+  if (e) child_fail(p, "close_range", "", e);
   for (int i = 0; i < p->ncg; i++) { /* "0" means the writer itself */
     if (!p->cg_joined && write(p->cg_fds[i], "0", 1) != 1)
       child_fail(p, "join", "cgroup", errno);
     close(p->cg_fds[i]);
   }
-  prctl(PR_SET_PDEATHSIG, SIGKILL); /* tasks do not outlive the agent */
+  /* Tasks do not outlive the zygote, which does not outlive the agent. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   struct pollfd pf = {.fd = p->report_fd, .events = POLLOUT};
-  if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLERR)) /* it died already */
+  if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLERR)) /* agent died already */
     _exit(127);
+  if (p->parent_pidfd >= 0) { /* the zygote died before our prctl */
+    struct pollfd zf = {.fd = p->parent_pidfd, .events = POLLIN};
+    if (poll(&zf, 1, 0) == 1) _exit(127);
+    close(p->parent_pidfd);
+  }
   if (p->netns_fd >= 0) {
     if (setns(p->netns_fd, CLONE_NEWNET) != 0)
       child_fail(p, "setns", "net", errno);
@@ -340,15 +331,16 @@ static void reaper_main(const struct child_plan *p) {
   _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 
-int reaper_clone(struct child_plan *p, pid_t *pid, int *pidfd) {
+int reaper_clone(struct child_plan *p, pid_t *pid, int *pidfd, int *cg_err) {
   int fd = -1;
   uint64_t ns = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
-  /* exit_signal 0: no SIGCHLD, so the agent's own SIGCHLD handling (libuv's
-   * for uv_spawn, or a waitpid(-1)) never sees or reaps our children; we
-   * watch the pidfd and reap with __WALL. */
+  /* The zygote reaps reapers after SIGCHLD (a signalfd); the agent never
+   * sees them as children. */
   struct sb_clone_args a = {.flags = ns | CLONE_PIDFD,
-                            .pidfd = (uint64_t)(uintptr_t)&fd};
+                            .pidfd = (uint64_t)(uintptr_t)&fd,
+                            .exit_signal = SIGCHLD};
   long r = -1;
+  *cg_err = 0;
   if (p->cg_dir_fd >= 0) {
     /* cgroup v2: born in the task's cgroup, which spares the costly
      * migration (a write to cgroup.procs) in the child. */
@@ -357,7 +349,7 @@ int reaper_clone(struct child_plan *p, pid_t *pid, int *pidfd) {
     p->cg_joined = true;
     r = syscall(SYS_clone3, &a, CLONE_ARGS_V2);
     if (r < 0) { /* Linux < 5.7: join by writing cgroup.procs instead */
-      DC_DEBUG(SB_MOD, "clone_into_cgroup errno=%d", errno);
+      *cg_err = errno;
       p->cg_joined = false;
       a.flags &= ~CLONE_INTO_CGROUP;
       a.cgroup = 0;
@@ -365,16 +357,13 @@ int reaper_clone(struct child_plan *p, pid_t *pid, int *pidfd) {
   }
   if (r < 0) r = syscall(SYS_clone3, &a, CLONE_ARGS_V0);
   if (r < 0 && errno == ENOSYS) /* Linux < 5.3 has no pidfds anyway */
-    r = syscall(SYS_clone, (unsigned long)(ns | CLONE_PIDFD), NULL, &fd, NULL,
-                NULL);
+    r = syscall(SYS_clone, (unsigned long)(ns | CLONE_PIDFD | SIGCHLD), NULL,
+                &fd, NULL, NULL);
   if (r == 0) {
     reaper_main(p);
     _exit(127);
   }
-  if (r < 0) {
-    DC_WARN(SB_MOD, "clone errno=%d", errno);
-    return DC_ESYS;
-  }
+  if (r < 0) return errno;
   *pid = (pid_t)r;
   *pidfd = fd;
   return 0;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ const char *sb_mech_name(enum sb_mech m) {
 }
 
 static void sandbox_free(struct dc_sandbox_state *s) {
+  zygote_stop(&s->zyg);
   if (s->cg.version) cg_close(&s->cg);
   view_free(&s->view);
   dc_free(s->filter.filter);
@@ -97,6 +99,7 @@ int dc_sandbox_init(struct dc_sandbox *sb, uv_loop_t *loop,
   s->uid_base = base;
   s->null_fd = -1;
   s->pool.host_fd = -1;
+  zygote_init(&s->zyg);
   int rc = DC_ENOMEM;
   if (!(s->state_dir = dc_strdup(cfg->state_dir))) goto fail;
   if ((rc = dc_mkdir_p(s->state_dir, 0700)) != 0) goto fail;
@@ -111,6 +114,8 @@ int dc_sandbox_init(struct dc_sandbox *sb, uv_loop_t *loop,
   uint32_t pool = cfg->netns_pool_size ? cfg->netns_pool_size
                                        : DC_SANDBOX_NETNS_POOL_DEFAULT;
   if ((rc = netns_pool_init(&s->pool, pool)) != 0) goto fail;
+  /* Last: the zygote works from its copy of the state as it is now. */
+  if ((rc = zygote_start(&s->zyg, s)) != 0) goto fail;
   DC_INFO(SB_MOD,
           "init mechanism=%s uid_base=%" PRIu32 " netns_pool=%" PRIu32
           " hidden=%zu top=%zu filter_insns=%u",
@@ -156,13 +161,18 @@ static void unlink_task(struct dc_sandbox_task *t) {
   t->next = t->prev = NULL;
 }
 
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
 static void on_handle_closed(uv_handle_t *h) {
   struct dc_sandbox_task *t = h->data;
-  if (h == (uv_handle_t *)&t->poll && t->pidfd >= 0) {
-    close(t->pidfd);
-    t->pidfd = -1;
-  }
   if (--t->handles > 0) return;
+  /* Only now: libuv forgets a polled descriptor at uv_close, and by then
+   * its number must not belong to someone else. */
+  close_fd(&t->report_fd);
+  close_fd(&t->pidfd);
   struct dc_sandbox_state *s = t->s;
   if (!t->silent) t->on_exit(t, &t->res, t->ud);
   unlink_task(t);
@@ -199,21 +209,8 @@ static void collect(struct dc_sandbox_task *t, int status,
                     const struct rusage *ru) {
   struct dc_sandbox_state *s = t->s;
   struct dc_sandbox_result *r = &t->res;
-  struct sb_record rec, exit_rec = {0};
-  bool has_exit = false;
-  ssize_t n;
-  while ((n = read(t->report_fd, &rec, sizeof rec)) == (ssize_t)sizeof rec) {
-    if (rec.magic != SB_REC_MAGIC) break;
-    if (rec.type == SB_REC_ERROR && !t->has_err_rec) {
-      t->err_rec = rec;
-      t->has_err_rec = true;
-    } else if (rec.type == SB_REC_EXIT) {
-      exit_rec = rec;
-      has_exit = true;
-    }
-  }
-  close(t->report_fd);
-  t->report_fd = -1;
+  const struct sb_record exit_rec = t->exit_rec;
+  bool has_exit = t->has_exit_rec;
   r->usage.wall_ms = (uint64_t)(dc_mono_ms() - t->start_ms);
   if (has_exit) {
     uint64_t now = dc_mono_ns();
@@ -261,18 +258,77 @@ static void collect(struct dc_sandbox_task *t, int status,
            (dc_mono_ns() - c0) / 1000);
 }
 
-static void on_pidfd(uv_poll_t *h, int status, int events) {
+/* Reads the records that arrived; true at EOF, i.e. once the reaper exited
+ * and the zygote, having reaped it, closed its copy of the pipe. */
+static bool read_records(struct dc_sandbox_task *t) {
+  for (;;) {
+    struct sb_record rec;
+    ssize_t n = read(t->report_fd, &rec, sizeof rec);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return false;
+    if (n != (ssize_t)sizeof rec) {
+      if (n != 0)
+        DC_WARN(SB_MOD, "task=%" PRIu64 " report n=%zd errno=%d", t->seq, n,
+                errno);
+      return true;
+    }
+    if (rec.magic != SB_REC_MAGIC) continue;
+    if (rec.type == SB_REC_ERROR && !t->has_err_rec) {
+      t->err_rec = rec;
+      t->has_err_rec = true;
+    } else if (rec.type == SB_REC_EXIT) {
+      t->exit_rec = rec;
+      t->has_exit_rec = true;
+    } else if (rec.type == SB_REC_WAIT) {
+      t->wait_rec = rec;
+      t->has_wait_rec = true;
+    }
+  }
+}
+
+static int send_signal(struct dc_sandbox_task *t, int sig);
+
+/* The reaper's pidfd turns readable once it is a zombie, and PID 1 of a
+ * namespace becomes one only after every other process in it is gone.
+ * Needed only when the zygote died and reported nothing. */
+static bool wait_reaper_gone(struct dc_sandbox_task *t) {
+  for (int i = 0; i < 2; i++) {
+    struct pollfd pf = {.fd = t->pidfd, .events = POLLIN};
+    int r;
+    while ((r = poll(&pf, 1, STOP_GRACE_MS)) < 0 && errno == EINTR) {
+    }
+    if (r == 1) return true;
+    send_signal(t, SIGKILL);
+  }
+  DC_WARN(SB_MOD, "task=%" PRIu64 " reaper pid=%d does not die", t->seq,
+          (int)t->pid);
+  return false;
+}
+
+static void on_report(uv_poll_t *h, int status, int events) {
   (void)status, (void)events;
   struct dc_sandbox_task *t = h->data;
-  int st = 0;
-  struct rusage ru;
-  pid_t w = wait4(t->pid, &st, WNOHANG | __WALL, &ru);
-  if (w == 0 || (w < 0 && errno == EINTR)) return; /* not yet */
-  if (w < 0) DC_WARN(SB_MOD, "task=%" PRIu64 " wait4 errno=%d", t->seq, errno);
+  if (!read_records(t)) return; /* not yet */
   uv_poll_stop(h);
   uv_timer_stop(&t->timer);
   t->exited = true;
-  collect(t, w > 0 ? st : (SIGKILL & 0x7f), w > 0 ? &ru : NULL);
+  if (t->has_wait_rec) {
+    const struct sb_record *w = &t->wait_rec;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    ru.ru_utime.tv_sec = w->utime_us / 1000000;
+    ru.ru_utime.tv_usec = w->utime_us % 1000000;
+    ru.ru_stime.tv_sec = w->stime_us / 1000000;
+    ru.ru_stime.tv_usec = w->stime_us % 1000000;
+    ru.ru_maxrss = w->maxrss_kb;
+    collect(t, w->status, &ru);
+  } else { /* the zygote died, and its reapers with it (PR_SET_PDEATHSIG) */
+    DC_WARN(SB_MOD, "task=%" PRIu64 " no wait status: zygote gone", t->seq);
+    if (!wait_reaper_gone(t)) { /* never reuse a namespace still in use */
+      close_fd(&t->netns_fd);
+    }
+    collect(t, SIGKILL & 0x7f, NULL);
+  }
   maybe_finish(t);
 }
 
@@ -343,11 +399,6 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
 
 /* ---- watching a started task ------------------------------------------ */
 
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-
 /* Handles that were initialised are closed; the task is freed without any
  * callback (the caller gets the error instead). */
 static void abort_task(struct dc_sandbox_task *t) {
@@ -370,12 +421,12 @@ int task_watch(struct dc_sandbox_task *t, int *out_fd, int *err_fd,
   uv_timer_init(s->loop, &t->timer);
   uv_pipe_init(s->loop, &t->out, 0);
   uv_pipe_init(s->loop, &t->err, 0);
-  int uvrc = uv_poll_init(s->loop, &t->poll, t->pidfd);
+  int uvrc = uv_poll_init(s->loop, &t->poll, t->report_fd);
   for (size_t i = 0; i < DC_ARRAY_LEN(hs); i++)
     if (i > 0 || uvrc == 0) hs[i]->data = t, t->handles++;
   if (uvrc == 0 && (uvrc = uv_pipe_open(&t->out, *out_fd)) == 0) *out_fd = -1;
   if (uvrc == 0 && (uvrc = uv_pipe_open(&t->err, *err_fd)) == 0) *err_fd = -1;
-  if (uvrc == 0) uvrc = uv_poll_start(&t->poll, UV_READABLE, on_pidfd);
+  if (uvrc == 0) uvrc = uv_poll_start(&t->poll, UV_READABLE, on_report);
   if (uvrc == 0)
     uvrc = uv_read_start((uv_stream_t *)&t->out, on_alloc, on_read);
   if (uvrc == 0)
@@ -383,14 +434,15 @@ int task_watch(struct dc_sandbox_task *t, int *out_fd, int *err_fd,
   if (uvrc != 0) {
     DC_WARN(SB_MOD, "spawn uv err=%s", uv_err_name(uvrc));
     send_signal(t, SIGKILL);
-    int st;
-    while (waitpid(t->pid, &st, __WALL) < 0 && errno == EINTR) {
-    }
-    close_fd(&t->report_fd), close_fd(out_fd), close_fd(err_fd);
+    bool gone = wait_reaper_gone(t);
+    close_fd(out_fd), close_fd(err_fd);
     cg_task_remove(&t->cg);
-    netns_pool_put(&s->pool, t->netns_fd, s->closing);
-    if (!t->poll.data) close_fd(&t->pidfd);
-    abort_task(t);
+    if (gone)
+      netns_pool_put(&s->pool, t->netns_fd, s->closing);
+    else
+      close_fd(&t->netns_fd);
+    t->netns_fd = -1;
+    abort_task(t); /* report_fd and pidfd: closed with the last handle */
     return DC_ESYS;
   }
   if (timeout_ms) {

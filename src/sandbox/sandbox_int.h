@@ -120,7 +120,9 @@ void netns_pool_close(struct netns_pool *p);
 /* Records the child writes on the report pipe: at most one error and one
  * exit record, each < PIPE_BUF so the write is atomic. */
 #define SB_REC_MAGIC 0x44435342u
-enum { SB_REC_ERROR = 1, SB_REC_EXIT = 2 };
+/* SB_REC_WAIT comes from the zygote after it reaped the reaper: the
+ * reaper's wait status and rusage, as wait4 gave them (see zygote.c). */
+enum { SB_REC_ERROR = 1, SB_REC_EXIT = 2, SB_REC_WAIT = 3 };
 struct sb_record {
   uint32_t magic;
   uint32_t type;
@@ -152,6 +154,9 @@ struct child_plan {
   int ncg;
   int cg_dir_fd;        /* ...unless born there (v2, -1 otherwise) */
   bool cg_joined;       /* set by reaper_clone */
+  int parent_pidfd;     /* the zygote's pidfd (set by the zygote): lets the
+                           reaper see a zygote that died before it set
+                           PR_SET_PDEATHSIG; -1 = none */
   uint64_t sig_ignored; /* SigIgn of the agent: reset in the task */
   int cap_last;         /* /proc/sys/kernel/cap_last_cap */
   bool use_rlimit;
@@ -159,14 +164,65 @@ struct child_plan {
   bool has_rl_as, has_rl_nproc, has_rl_cpu;
 };
 
-/* Clones the reaper (sets p->cg_joined first). OUT: *pid, *pidfd.
- * Errors: DC_ESYS. */
-int reaper_clone(struct child_plan *p, pid_t *pid, int *pidfd);
+/* Clones the reaper, with SIGCHLD as its exit signal (sets p->cg_joined
+ * first). Runs in the zygote: it does not log. OUT: *pid, *pidfd, *cg_err
+ * (errno of a failed CLONE_INTO_CGROUP that fell back to cgroup.procs, else
+ * 0). Returns 0 or the clone's errno. */
+int reaper_clone(struct child_plan *p, pid_t *pid, int *pidfd, int *cg_err);
+/* Closes every descriptor but keep[0..n) (sorted in place; entries < 0 are
+ * ignored). Only system calls. Returns 0 or an errno. */
+int sb_close_except(int *keep, int n);
 /* Used by the child's mount code to report a failure and exit. */
 void child_fail(const struct child_plan *p, const char *what, const char *arg,
                 int err) __attribute__((noreturn));
 /* Builds the new root and pivots into it (child only). */
 void view_enter(const struct view *v, const struct child_plan *p);
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+/* clone3's struct up to version 2 (88 bytes, with cgroup); avoids
+ * <linux/sched.h>, which clashes with <sched.h> on some libcs. */
+struct sb_clone_args {
+  uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size,
+      tls, set_tid, set_tid_size, cgroup;
+};
+#define CLONE_ARGS_V0 64
+#define CLONE_ARGS_V2 88
+
+/* ---- zygote (zygote.c) -----------------------------------------------------
+ * A small process forked at init that clones every reaper, so that reapers
+ * share no pages with the agent (see zygote.c and README.md). */
+struct zygote {
+  pid_t pid; /* 0: not running */
+  int pidfd; /* ours, to see it die and to stop it */
+  int sock;  /* SOCK_SEQPACKET: one request, one reply */
+};
+void zygote_init(struct zygote *z); /* not running: nothing to stop */
+struct dc_sandbox_state;
+/* Forks the zygote: call once s->view, s->filter and s->null_fd are final
+ * (the zygote uses its copies). Errors: DC_ESYS. */
+int zygote_start(struct zygote *z, const struct dc_sandbox_state *s);
+/* Kills and reaps it (its reapers die with it). */
+void zygote_stop(struct zygote *z);
+/* Has the zygote clone a reaper following *p (restarting a dead zygote
+ * first). OUT: *pid, *pidfd. Errors: DC_ESYS, DC_ENOMEM. */
+int zygote_spawn(struct dc_sandbox_state *s, const struct child_plan *p,
+                 pid_t *pid, int *pidfd);
 
 /* ---- sandbox state (sandbox.c) --------------------------------------------
  */
@@ -179,6 +235,7 @@ struct dc_sandbox_state {
   struct view view;
   struct sock_fprog filter;
   struct netns_pool pool;
+  struct zygote zyg;
   int null_fd;
   int cap_last;
   uint64_t seq;
@@ -189,8 +246,9 @@ struct dc_sandbox_state {
 };
 
 /* A task: created by spawn, freed after on_exit once all four handles are
- * closed. States: running -> exited (reaped) -> finished (EOF on both pipes,
- * handles closing) -> freed. */
+ * closed. States: running -> exited (reaped: EOF on the report pipe) ->
+ * finished (EOF on both output pipes, handles closing) -> freed. `poll`
+ * watches report_fd; pidfd is for signals. */
 struct dc_sandbox_task {
   struct dc_sandbox_state *s;
   struct dc_sandbox_task *next, *prev;
@@ -207,8 +265,8 @@ struct dc_sandbox_task {
   int64_t start_ms;
   uint64_t t_clone_ns;
   struct dc_sandbox_result res;
-  struct sb_record err_rec;
-  bool has_err_rec;
+  struct sb_record err_rec, exit_rec, wait_rec; /* from the report pipe */
+  bool has_err_rec, has_exit_rec, has_wait_rec;
   dc_sandbox_output_cb on_output;
   dc_sandbox_exit_cb on_exit;
   void *ud;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Host-side preparation of a task: checks the request, makes its cgroup,
  * picks a network namespace, opens pipes, writes the plan the child follows,
- * clones the reaper and hands the task to the loop (task_watch). */
+ * has the zygote clone the reaper and hands the task to the loop
+ * (task_watch). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -134,13 +135,14 @@ int dc_sandbox_spawn(struct dc_sandbox *sb, const struct dc_sandbox_spec *spec,
   for (int i = 0; i < t->cg.n; i++)
     if (t->cg.procs_fd[i] >= 0) p.cg_fds[p.ncg++] = t->cg.procs_fd[i];
   p.cg_dir_fd = t->cg.dir_fd;
+  p.parent_pidfd = -1; /* the zygote's, set there */
   p.sig_ignored = ignored_signals();
   p.cap_last = s->cap_last;
   plan_limits(&p, s->mech, lim);
 
   t->t_clone_ns = dc_mono_ns();
-  if ((rc = reaper_clone(&p, &t->pid, &t->pidfd)) != 0) goto fail;
-  /* The child has its copies; ours of its ends would hide EOF. */
+  if ((rc = zygote_spawn(s, &p, &t->pid, &t->pidfd)) != 0) goto fail;
+  /* The reaper has its copies; ours of its ends would hide EOF. */
   close_fd(&pout[1]), close_fd(&perr[1]), close_fd(&prep[1]), close_fd(&work);
   cg_task_close_fds(&t->cg);
   t->report_fd = prep[0];

@@ -85,9 +85,9 @@ int fx_teardown(void **state) {
 
 void make_work(struct fx *f, char *out, size_t size) {
   char dir[PATH_MAX];
-  SNP(dir, sizeof dir, "%s/work", f->data);
+  SNP(dir, sizeof dir, "%s/task-dirs", f->data);
   mkdir(dir, 0700);
-  SNP(out, size, "%s/work/%d", f->data, f->nwork++);
+  SNP(out, size, "%s/task-dirs/%d", f->data, f->nwork++);
   assert_int_equal(mkdir(out, 0700), 0);
   char helper[PATH_MAX];
   SNP(helper, sizeof helper, "%s/sbx_helper", out);

@@ -78,6 +78,11 @@ void test_cpu_quota(void **state);
 void test_output_complete_and_ordered(void **state);
 void test_exec_failure_reported(void **state);
 void test_spawn_errors_run_no_callback(void **state);
+
+/* test_zygote.c */
+void test_zygote_dies_with_agent(void **state);
+void test_zygote_restarted_after_death(void **state);
+void test_large_plan(void **state);
 void test_close_kills_running_tasks(void **state);
 
 #endif

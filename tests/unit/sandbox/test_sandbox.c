@@ -2,8 +2,9 @@
  * Tests of the sandbox with real sandboxed processes (sh, coreutils,
  * python3 and the sbx_helper program): identity and privileges, namespaces,
  * kill and timeout of whole trees, network isolation, the read-only view
- * and hidden paths, the seccomp policy. test_limits.c has the rest; main
- * runs both. */
+ * and hidden paths, the seccomp policy. test_limits.c (limits, usage,
+ * errors) and test_zygote.c (the reapers' parent) have the rest; main runs
+ * all three. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -429,6 +430,9 @@ int main(void) {
       T(test_exec_failure_reported),
       T(test_spawn_errors_run_no_callback),
       T(test_close_kills_running_tasks),
+      T(test_zygote_dies_with_agent),
+      T(test_zygote_restarted_after_death),
+      T(test_large_plan),
 #undef T
   };
   if (getenv("SBX_FILTER")) cmocka_set_test_filter(getenv("SBX_FILTER"));
