@@ -36,7 +36,10 @@ static const char *const migration_v1 =
     "  mechanism TEXT);"
     "CREATE INDEX tasks_job ON tasks(job_id, seq);"
     "CREATE INDEX tasks_job_state ON tasks(job_id, state);"
-    "CREATE INDEX tasks_state ON tasks(state, priority DESC, created_ms, job_id, seq);"
+    /* Partial: only the queue. Transitions between other states (assigned,
+     * running, done) then leave this index alone. */
+    "CREATE INDEX tasks_queue ON tasks(priority DESC, created_ms, job_id, seq)"
+    "  WHERE state = 'pending';"
     "CREATE INDEX tasks_node ON tasks(node_id, state);"
     "CREATE TABLE task_deps (task_id TEXT NOT NULL, dep_name TEXT NOT NULL,"
     "  PRIMARY KEY(task_id, dep_name));"
