@@ -23,6 +23,25 @@ void dc_master_config_default(struct dc_master_config *c) {
   c->sync_full = true;
 }
 
+sqlite3_stmt *master_read_stmt(struct dc_master *m, const char *sql) {
+  size_t i;
+  for (i = 0; i < MASTER_RCACHE && m->rcache[i].sql; i++) {
+    if (m->rcache[i].sql == sql) {
+      sqlite3_reset(m->rcache[i].stmt);
+      sqlite3_clear_bindings(m->rcache[i].stmt);
+      return m->rcache[i].stmt;
+    }
+  }
+  DC_ASSERT(i < MASTER_RCACHE); /* sized for every hot-path read */
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v3(m->rdb, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
+                         NULL) != SQLITE_OK)
+    return NULL;
+  m->rcache[i].sql = sql;
+  m->rcache[i].stmt = s;
+  return s;
+}
+
 static void on_fatal(void *ud, const char *why) {
   (void)ud;
   fprintf(stderr, "deepcloud master: storage failure, stopping: %s\n", why);
@@ -180,6 +199,8 @@ int dc_master_run(const struct dc_master_config *cfg) {
   }
   uv_run(m->loop, UV_RUN_DEFAULT);
   dc_free(m->seen);
+  for (size_t i = 0; i < MASTER_RCACHE && m->rcache[i].sql; i++)
+    sqlite3_finalize(m->rcache[i].stmt);
   sqlite3_close(m->rdb);
   sqlite3_close(m->ldb);
   dc_fsm_close(m->fsm);

@@ -46,6 +46,7 @@ struct seen {
 };
 
 #define METRIC_LAT_BUCKETS 12
+#define MASTER_RCACHE 16
 
 struct dc_master {
   struct dc_master_config cfg;
@@ -56,6 +57,10 @@ struct dc_master {
   struct dc_log *log;
   sqlite3 *rdb;             /* read connection to the state */
   sqlite3 *ldb;             /* local (not replicated): task logs, nonces */
+  struct {
+    const char *sql;        /* static string: the cache keys on its address */
+    sqlite3_stmt *stmt;
+  } rcache[MASTER_RCACHE];  /* prepared reads of the hot paths */
   struct dc_httpd *http;
   struct dc_listener *listener;
   struct session *sessions;
@@ -75,6 +80,11 @@ struct dc_master {
 };
 
 extern const double dc_master_lat_bounds_ms[METRIC_LAT_BUCKETS];
+
+/* A prepared statement on the read connection for a static SQL string,
+ * reset and with bindings cleared; NULL on error. Callers sqlite3_reset()
+ * it when done (never finalize), so no read transaction stays open. */
+sqlite3_stmt *master_read_stmt(struct dc_master *m, const char *sql);
 
 /* propose.c: encode and propose; cb may be NULL. */
 typedef void (*master_cmd_cb)(struct dc_master *m, const struct dc_fsm_result *r,

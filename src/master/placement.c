@@ -53,8 +53,8 @@ static int load_nodes(struct dc_master *m, struct node_row **out, size_t *n) {
       " FROM nodes n LEFT JOIN tasks t ON t.node_id = n.id AND"
       " t.state IN ('assigned','running') WHERE n.state='alive'"
       " GROUP BY n.id ORDER BY n.id LIMIT ?1";
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(m->rdb, sql, -1, &s, NULL) != SQLITE_OK) return DC_EDB;
+  sqlite3_stmt *s = master_read_stmt(m, sql);
+  if (!s) return DC_EDB;
   sqlite3_bind_int(s, 1, PLACE_NODES_MAX);
   struct node_row *v = NULL;
   size_t nv = 0, cap = 0;
@@ -105,7 +105,7 @@ static int load_nodes(struct dc_master *m, struct node_row **out, size_t *n) {
         .used_gpu = (uint32_t)sqlite3_column_int64(s, 13),
     };
   }
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
   *out = v;
   *n = nv;
   return DC_OK;
@@ -128,10 +128,9 @@ static struct job_cache *job_get(struct job_cache *jc, size_t *njc,
   struct job_cache *e = &jc[(*njc)++];
   memset(e, 0, sizeof *e);
   snprintf(e->id, sizeof e->id, "%s", job_id);
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(m->rdb, "SELECT spec FROM jobs WHERE id=?1", -1, &s,
-                         NULL) != SQLITE_OK)
-    return NULL;
+  static const char *sql = "SELECT spec FROM jobs WHERE id=?1";
+  sqlite3_stmt *s = master_read_stmt(m, sql);
+  if (!s) return NULL;
   sqlite3_bind_text(s, 1, job_id, -1, SQLITE_STATIC);
   if (sqlite3_step(s) == SQLITE_ROW) {
     const char *spec = (const char *)sqlite3_column_text(s, 0);
@@ -139,7 +138,7 @@ static struct job_cache *job_get(struct job_cache *jc, size_t *njc,
     if (dc_jobspec_parse(spec, strlen(spec), &e->spec, &err) != DC_OK)
       e->spec = NULL;
   }
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
   if (!e->spec) return NULL;
   const struct dc_jobspec_constraints *c = &e->spec->constraints;
   e->labels = dc_calloc(c->nlabels ? c->nlabels : 1, sizeof *e->labels);
@@ -178,8 +177,8 @@ static void place(struct dc_master *m) {
       "SELECT id, job_id, attempt, cpu_millis, memory_mb, disk_mb, gpu,"
       " priority FROM tasks WHERE state='pending'"
       " ORDER BY priority DESC, created_ms, job_id, seq LIMIT ?1";
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(m->rdb, sql, -1, &s, NULL) != SQLITE_OK) {
+  sqlite3_stmt *s = master_read_stmt(m, sql);
+  if (!s) {
     free_nodes(nodes, nn);
     return;
   }
@@ -213,7 +212,7 @@ static void place(struct dc_master *m) {
     };
     nt++;
   }
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
 
   struct dc_sched_assignment *out = dc_calloc(nt ? nt : 1, sizeof *out);
   size_t nout = 0;

@@ -66,8 +66,8 @@ static int run_task_msg(struct dc_master *m, const char *task_id,
   static const char *sql =
       "SELECT t.job_id, t.name, t.idx, j.spec FROM tasks t JOIN jobs j ON"
       " j.id = t.job_id WHERE t.id=?1";
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(m->rdb, sql, -1, &s, NULL) != SQLITE_OK) return DC_EDB;
+  sqlite3_stmt *s = master_read_stmt(m, sql);
+  if (!s) return DC_EDB;
   sqlite3_bind_text(s, 1, task_id, -1, SQLITE_STATIC);
   int rc = DC_ENOTFOUND;
   if (sqlite3_step(s) == SQLITE_ROW) {
@@ -93,7 +93,7 @@ static int run_task_msg(struct dc_master *m, const char *task_id,
     dc_free(json);
     dc_jobspec_free(spec);
   }
-  sqlite3_finalize(s);
+  sqlite3_reset(s);
   return rc;
 }
 
@@ -112,8 +112,8 @@ static void dispatch_all(struct dc_master *m) {
       " ORDER BY assigned_ms, id";
   for (struct session *ss = m->sessions; ss; ss = ss->next) {
     if (ss->closed || !ss->registered) continue;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(m->rdb, sql, -1, &s, NULL) != SQLITE_OK) return;
+    sqlite3_stmt *s = master_read_stmt(m, sql);
+    if (!s) return;
     sqlite3_bind_text(s, 1, ss->node_hex, -1, SQLITE_STATIC);
     while (sqlite3_step(s) == SQLITE_ROW) {
       const char *tid = (const char *)sqlite3_column_text(s, 0);
@@ -125,7 +125,7 @@ static void dispatch_all(struct dc_master *m) {
         sent_add(ss, tid, attempt);
       dc_msg_free(&msg);
     }
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
   }
 }
 
@@ -147,13 +147,13 @@ static void reconcile_all(struct dc_master *m) {
   for (struct session *ss = m->sessions; ss; ss = ss->next) {
     if (ss->closed) continue;
     for (size_t i = 0; i < ss->nsent;) {
-      sqlite3_stmt *s = NULL;
-      if (sqlite3_prepare_v2(m->rdb, sql, -1, &s, NULL) != SQLITE_OK) return;
+      sqlite3_stmt *s = master_read_stmt(m, sql);
+      if (!s) return;
       sqlite3_bind_text(s, 1, ss->sent[i].task_id, -1, SQLITE_STATIC);
       sqlite3_bind_int64(s, 2, ss->sent[i].attempt);
       sqlite3_bind_text(s, 3, ss->node_hex, -1, SQLITE_STATIC);
       bool current = sqlite3_step(s) == SQLITE_ROW;
-      sqlite3_finalize(s);
+      sqlite3_reset(s);
       if (current) {
         i++;
         continue;
@@ -228,8 +228,8 @@ static size_t count_orphans(struct dc_master *m, const char *node_hex,
   static const char *sql =
       "SELECT id, attempt FROM tasks WHERE node_id=?1 AND"
       " state IN ('assigned','running') ORDER BY id";
-  sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(m->rdb, sql, -1, &q, NULL) != SQLITE_OK) return 0;
+  sqlite3_stmt *q = master_read_stmt(m, sql);
+  if (!q) return 0;
   sqlite3_bind_text(q, 1, node_hex, -1, SQLITE_STATIC);
   size_t n = 0;
   while (sqlite3_step(q) == SQLITE_ROW) {
@@ -241,7 +241,7 @@ static size_t count_orphans(struct dc_master *m, const char *node_hex,
              strcmp(reg->running[i].task_id, id) == 0;
     if (!held) n++;
   }
-  sqlite3_finalize(q);
+  sqlite3_reset(q);
   return n;
 }
 
