@@ -66,9 +66,11 @@ static void flush_cb(uv_timer_t *t) {
     size_t n = DC_MIN(ll->nq, (size_t)DC_LOG_LOCAL_BATCH_MAX);
     struct dc_fsm_entry *e = dc_calloc(n, sizeof *e);
     struct dc_fsm_result *r = dc_calloc(n, sizeof *r);
-    if (!e || !r) {
+    struct pending *batch = dc_malloc(n * sizeof *batch);
+    if (!e || !r || !batch) {
       dc_free(e);
       dc_free(r);
+      dc_free(batch);
       uv_timer_start(&ll->flush, flush_cb, 10, 0); /* retry on memory */
       return;
     }
@@ -85,8 +87,6 @@ static void flush_cb(uv_timer_t *t) {
       exit(3);
     }
     /* Detach the batch before running callbacks: they may propose more. */
-    struct pending *batch = dc_malloc(n * sizeof *batch);
-    DC_ASSERT(batch != NULL || n == 0);
     memcpy(batch, ll->q, n * sizeof *batch);
     memmove(ll->q, ll->q + n, (ll->nq - n) * sizeof *ll->q);
     ll->nq -= n;

@@ -17,6 +17,31 @@ int api_reply_json(struct dc_httpd_req *r, unsigned status, json_t *body) {
   return rc;
 }
 
+json_t *api_text(const void *p, size_t n) {
+  json_t *s = json_stringn(p, n);
+  if (s) return s;
+  /* Not UTF-8: replace each invalid byte. */
+  struct dc_buf b = {0};
+  const uint8_t *c = p;
+  for (size_t i = 0; i < n;) {
+    size_t len = c[i] < 0x80 ? 1 : (c[i] >> 5) == 6 ? 2 : (c[i] >> 4) == 14 ? 3
+                 : (c[i] >> 3) == 30 ? 4 : 0;
+    json_t *probe =
+        len && i + len <= n ? json_stringn((const char *)c + i, len) : NULL;
+    if (probe) {
+      json_decref(probe);
+      dc_buf_append(&b, c + i, len);
+      i += len;
+    } else {
+      dc_buf_append(&b, "\xef\xbf\xbd", 3);
+      i++;
+    }
+  }
+  json_t *out = json_stringn(b.data ? (const char *)b.data : "", b.len);
+  dc_buf_free(&b);
+  return out;
+}
+
 unsigned api_status_for(int code) {
   switch (code) {
     case DC_OK: return 200;

@@ -32,13 +32,6 @@
 
 #include "sandbox/sandbox_int.h"
 
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-#ifndef PR_CAP_AMBIENT
-#define PR_CAP_AMBIENT 47
-#define PR_CAP_AMBIENT_CLEAR_ALL 4
-#endif
 
 static int g_report_fd = -1;         /* reaper copy only */
 static volatile sig_atomic_t g_stop; /* reaper: SIGTERM seen */

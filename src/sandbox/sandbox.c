@@ -20,12 +20,6 @@
 
 #include "sandbox/sandbox_int.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 
 #define STOP_GRACE_MS 1000 /* SIGTERM to the reaper, then SIGKILL */
 

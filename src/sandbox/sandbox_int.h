@@ -7,7 +7,9 @@
 #define DC_SANDBOX_INT_H
 
 #include <linux/filter.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include "base/base.h"
@@ -193,6 +195,12 @@ void view_enter(const struct view *v, const struct child_plan *p);
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
 #endif
 
 /* clone3's struct up to version 2 (88 bytes, with cgroup); avoids

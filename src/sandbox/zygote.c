@@ -36,12 +36,6 @@
 
 #include "sandbox/sandbox_int.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
 #ifndef MFD_CLOEXEC
 #define MFD_CLOEXEC 1u
 #endif
