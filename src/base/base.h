@@ -38,7 +38,8 @@
   X(UNSUPPORTED, 22, "not supported here")                                  \
   X(REJECTED, 23, "command rejected")                                       \
   X(CLOSED, 24, "closed")                                                   \
-  X(AGAIN, 25, "try again")
+  X(AGAIN, 25, "try again")                                                 \
+  X(INDOUBT, 26, "outcome unknown: it may still take effect")
 
 enum dc_err {
   DC_OK = 0,

@@ -9,6 +9,8 @@
 #include "cli/options.h"
 
 int cli_master(int argc, char **argv);
+/* master list|add|remove (argv[1] is the verb) */
+int cli_master_admin(int argc, char **argv);
 int cli_provider(int argc, char **argv);
 int cli_dev(int argc, char **argv);
 int cli_job(int argc, char **argv);
@@ -17,7 +19,7 @@ int cli_api(int argc, char **argv);
 
 /* Global client options, shared by every command that talks to the API. */
 #define CLIENT_OPTS(c)                                                       \
-  {"api", OPT_STR, &(c)->api, "master API URL (default " DC_API_DEFAULT ")"}, \
+  {"api", OPT_STR, &(c)->api, "master API URLs, comma-separated (default " DC_API_DEFAULT ")"}, \
   {"home", OPT_STR, &(c)->home, "folder of your key (default ~/.deepcloud)"}, \
   {"json", OPT_BOOL, &(c)->json, "machine-readable JSON output"}
 

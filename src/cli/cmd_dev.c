@@ -2,7 +2,10 @@
  * deepcloud dev: a local cloud in one command. It supervises one master and
  * N providers, each its own process (so any of them can be killed alone),
  * with all data under one folder, and stops them cleanly on SIGINT/SIGTERM. */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +14,10 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "crypto/crypto.h"
 
 #define DEV_PROVIDERS_MAX 64
+#define DEV_MASTERS_MAX 5
 #define DEV_STOP_GRACE_MS 5000
 #define DEV_RESTART_DELAY_MS 300
 
@@ -29,7 +34,8 @@ struct child {
 
 struct dev {
   uv_loop_t *loop;
-  struct child master;
+  struct child master[DEV_MASTERS_MAX];
+  uint32_t nmasters;
   struct child prov[DEV_PROVIDERS_MAX];
   uint32_t nprov;
   bool stopping, restart;
@@ -111,14 +117,16 @@ static void child_args(struct child *c, const char *const *args) {
 static void kill_all(struct dev *d, int sig) {
   for (uint32_t i = 0; i < d->nprov; i++)
     if (d->prov[i].running) uv_process_kill(&d->prov[i].proc, sig);
-  if (d->master.running) uv_process_kill(&d->master.proc, sig);
+  for (uint32_t i = 0; i < d->nmasters; i++)
+    if (d->master[i].running) uv_process_kill(&d->master[i].proc, sig);
 }
 
 static void close_all(struct dev *d) {
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->grace, NULL);
-  uv_close((uv_handle_t *)&d->master.restart, NULL);
+  for (uint32_t i = 0; i < d->nmasters; i++)
+    uv_close((uv_handle_t *)&d->master[i].restart, NULL);
   for (uint32_t i = 0; i < d->nprov; i++)
     uv_close((uv_handle_t *)&d->prov[i].restart, NULL);
 }
@@ -135,7 +143,7 @@ static void stop(struct dev *d) {
   d->stopping = true;
   fprintf(stderr, "dev: stopping\n");
   for (uint32_t i = 0; i < d->nprov; i++) uv_timer_stop(&d->prov[i].restart);
-  uv_timer_stop(&d->master.restart);
+  for (uint32_t i = 0; i < d->nmasters; i++) uv_timer_stop(&d->master[i].restart);
   kill_all(d, SIGTERM);
   uv_timer_start(&d->grace, on_grace, DEV_STOP_GRACE_MS, 0);
   uv_unref((uv_handle_t *)&d->grace);
@@ -152,6 +160,7 @@ static void on_signal(uv_signal_t *s, int sig) {
 static int wait_port(struct dev *d, const char *file, unsigned *port) {
   char path[4300];
   snprintf(path, sizeof path, "%s/master/%s", d->dir, file);
+  struct child *m0 = &d->master[0];
   for (int i = 0; i < 300; i++) {
     char *text = NULL;
     if (dc_read_file(path, 32, &text, NULL) == DC_OK) {
@@ -160,20 +169,174 @@ static int wait_port(struct dev *d, const char *file, unsigned *port) {
       if (*port) return DC_OK;
     }
     uv_run(d->loop, UV_RUN_NOWAIT);
-    if (!d->master.running) break;
+    if (!m0->running) break;
     usleep(50 * 1000);
   }
   return DC_ETIMEOUT;
+}
+
+/* A loopback port free right now, for the members of a dev cluster (their
+ * addresses must be known before any of them starts). */
+static unsigned free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  unsigned port = 0;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+static unsigned g_api_ports[DEV_MASTERS_MAX];
+
+static void api_urls(const struct dev *d, const char *api, char *out, size_t n) {
+  if (d->nmasters == 1) {
+    snprintf(out, n, "http://%s", api);
+    return;
+  }
+  size_t off = 0;
+  for (uint32_t i = 0; i < d->nmasters && off < n; i++)
+    off += (size_t)snprintf(out + off, n - off, "%shttp://127.0.0.1:%u", i ? "," : "",
+                            g_api_ports[i]);
+}
+
+static int start_single_master(struct dev *d, const char *api, const char *hbt,
+                               const char *level, char *maddr, size_t maddr_n) {
+  char mdir[4300];
+  snprintf(mdir, sizeof mdir, "%s/master", d->dir);
+  /* A stale port file from an earlier run must not be mistaken for ours. */
+  char pf[4400];
+  snprintf(pf, sizeof pf, "%s/session.port", mdir);
+  unlink(pf);
+  struct child *m = &d->master[0];
+  child_init(d, m, "master");
+  const char *margs[] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr", api,
+                         "--listen", "127.0.0.1:0", "--heartbeat-timeout-ms", hbt,
+                         "--log-level", level, NULL};
+  child_args(m, margs);
+  if (start_child(m)) return 1;
+  unsigned sport = 0;
+  if (wait_port(d, "session.port", &sport)) {
+    fprintf(stderr, "error: the master did not start; see %s\n", m->log_path);
+    stop(d);
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    return 1;
+  }
+  snprintf(maddr, maddr_n, "127.0.0.1:%u", sport);
+  /* A restarted master must listen where the providers reconnect: pin the
+   * port it picked on first start. */
+  for (size_t i = 0; m->argv[i]; i++)
+    if (!strcmp(m->argv[i], "--listen") && m->argv[i + 1]) {
+      snprintf(m->argbuf[i + 1], sizeof m->argbuf[i + 1], "%s", maddr);
+      break;
+    }
+  return 0;
+}
+
+/* 3 or 5 masters on loopback: the first bootstraps, the others join
+ * through it with a cluster token kept in the data folder. Ports are fixed
+ * up front so a restarted master comes back where everyone expects it. */
+static int start_cluster(struct dev *d, const char *api, const char *hbt,
+                         const char *level, char *maddr, size_t maddr_n) {
+  char host[256];
+  uint16_t port0;
+  opts_hostport(api, host, sizeof host, &port0);
+  char tokpath[4300], token[65];
+  snprintf(tokpath, sizeof tokpath, "%s/cluster.token", d->dir);
+  char *old = NULL;
+  bool fresh = true;
+  if (dc_read_file(tokpath, 128, &old, NULL) == DC_OK && strlen(old) == 64) {
+    snprintf(token, sizeof token, "%s", old);
+    fresh = false;
+  } else {
+    dc_random_hex(token, 32);
+    dc_write_file_atomic(tokpath, token, 64, 0600);
+  }
+  dc_free(old);
+  size_t off = 0;
+  unsigned ports[DEV_MASTERS_MAX][3];
+  for (uint32_t i = 0; i < d->nmasters; i++) {
+    char mdir[4300];
+    snprintf(mdir, sizeof mdir, "%s/master-%u", d->dir, i + 1);
+    /* Ports persist in the master's folder, so a second `dev` run over the
+     * same data finds the cluster where it left it. */
+    char pp[4400];
+    snprintf(pp, sizeof pp, "%s/dev.ports", mdir);
+    unsigned a = 0, s = 0, r = 0;
+    char *text = NULL;
+    if (dc_read_file(pp, 128, &text, NULL) == DC_OK) {
+      sscanf(text, "%u %u %u", &a, &s, &r);
+      dc_free(text);
+    }
+    if (!a || !s || !r) {
+      a = i == 0 ? port0 : free_port();
+      s = free_port();
+      r = free_port();
+      char t[64];
+      int n = snprintf(t, sizeof t, "%u %u %u\n", a, s, r);
+      dc_mkdir_p(mdir, 0700);
+      dc_write_file_atomic(pp, t, (size_t)n, 0644);
+    }
+    g_api_ports[i] = a;
+    ports[i][0] = a;
+    ports[i][1] = s;
+    ports[i][2] = r;
+  }
+  for (uint32_t i = 0; i < d->nmasters; i++) {
+    struct child *m = &d->master[i];
+    char name[32], mdir[4300], apiaddr[64], listen[64], raft[64], join[DEV_MASTERS_MAX * 32];
+    snprintf(name, sizeof name, "master-%u", i + 1);
+    snprintf(mdir, sizeof mdir, "%s/%s", d->dir, name);
+    snprintf(apiaddr, sizeof apiaddr, "127.0.0.1:%u", ports[i][0]);
+    snprintf(listen, sizeof listen, "127.0.0.1:%u", ports[i][1]);
+    snprintf(raft, sizeof raft, "127.0.0.1:%u", ports[i][2]);
+    size_t joff = 0;
+    join[0] = '\0';
+    for (uint32_t k = 0; k < d->nmasters; k++)
+      if (k != i)
+        joff += (size_t)snprintf(join + joff, sizeof join - joff, "%shttp://127.0.0.1:%u",
+                                 joff ? "," : "", ports[k][0]);
+    off += (size_t)snprintf(maddr + off, maddr_n - off, "%s%s", i ? "," : "", listen);
+    child_init(d, m, name);
+    const char *args[24] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr",
+                            apiaddr, "--listen", listen, "--raft-addr", raft,
+                            "--cluster-token", token, "--heartbeat-timeout-ms", hbt,
+                            "--log-level", level, "--join", join, NULL};
+    /* Only the very first start of a new cluster bootstraps. Every later
+     * start (a restart, or a wiped data dir) joins through the others:
+     * bootstrapping again would found a second cluster. */
+    if (i == 0 && fresh) {
+      args[16] = "--bootstrap=true";
+      args[17] = NULL;
+      child_args(m, args);
+      if (start_child(m)) return 1;
+      args[16] = "--join";
+      args[17] = join;
+      child_args(m, args);
+    } else {
+      child_args(m, args);
+      if (start_child(m)) return 1;
+    }
+  }
+  char urls[DEV_MASTERS_MAX * 64];
+  api_urls(d, api, urls, sizeof urls);
+  char up[4300];
+  snprintf(up, sizeof up, "%s/api.urls", d->dir);
+  dc_write_file_atomic(up, urls, strlen(urls), 0644);
+  return 0;
 }
 
 int cli_dev(int argc, char **argv) {
   static struct dev d;
   uint32_t nprov = 3;
   const char *data = "./deepcloud-dev", *api = "127.0.0.1:8420", *level = "info";
-  uint32_t hb_timeout = 3000;
+  uint32_t hb_timeout = 3000, nmasters = 1;
   bool restart = true;
   struct opt opts[] = {
       {"providers", OPT_U32, &nprov, "how many providers (default 3)"},
+      {"masters", OPT_U32, &nmasters, "1 (local log) or 3 or 5 masters replicating with raft"},
       {"data", OPT_STR, &data, "folder for all data and logs (default ./deepcloud-dev)"},
       {"api", OPT_STR, &api, "REST API host:port (default 127.0.0.1:8420)"},
       {"heartbeat-timeout-ms", OPT_U32, &hb_timeout, "provider silence before it is dead"},
@@ -182,13 +345,17 @@ int cli_dev(int argc, char **argv) {
   };
   char *pos[1];
   size_t npos = 0;
-  int rc = cli_parse("deepcloud dev [--providers N] [--data DIR] [--api HOST:PORT]",
+  int rc = cli_parse("deepcloud dev [--providers N] [--masters 1|3|5] [--data DIR] [--api HOST:PORT]",
                      opts, DC_ARRAY_LEN(opts), argc, argv, pos, &npos);
   if (rc >= 0) return rc;
   char host[256];
   uint16_t port;
   if (opts_hostport(api, host, sizeof host, &port)) {
     fprintf(stderr, "error: --api takes host:port, e.g. 127.0.0.1:8420\n");
+    return 2;
+  }
+  if (nmasters != 1 && nmasters != 3 && nmasters != 5) {
+    fprintf(stderr, "error: --masters must be 1, 3 or 5\n");
     return 2;
   }
   if (nprov < 1 || nprov > DEV_PROVIDERS_MAX) {
@@ -213,6 +380,7 @@ int cli_dev(int argc, char **argv) {
   d.loop = uv_default_loop();
   d.restart = restart;
   d.nprov = nprov;
+  d.nmasters = nmasters;
   uv_signal_init(d.loop, &d.sigint);
   uv_signal_init(d.loop, &d.sigterm);
   uv_timer_init(d.loop, &d.grace);
@@ -220,35 +388,14 @@ int cli_dev(int argc, char **argv) {
   uv_signal_start(&d.sigint, on_signal, SIGINT);
   uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 
-  char mdir[4300], hbt[32];
-  snprintf(mdir, sizeof mdir, "%s/master", d.dir);
+  char hbt[32];
   snprintf(hbt, sizeof hbt, "%u", hb_timeout);
-  /* A stale port file from an earlier run must not be mistaken for ours. */
-  char pf[4400];
-  snprintf(pf, sizeof pf, "%s/session.port", mdir);
-  unlink(pf);
-  child_init(&d, &d.master, "master");
-  const char *margs[] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr", api,
-                         "--listen", "127.0.0.1:0", "--heartbeat-timeout-ms", hbt,
-                         "--log-level", level, NULL};
-  child_args(&d.master, margs);
-  if (start_child(&d.master)) return 1;
-  unsigned sport = 0;
-  if (wait_port(&d, "session.port", &sport)) {
-    fprintf(stderr, "error: the master did not start; see %s\n", d.master.log_path);
-    stop(&d);
-    uv_run(d.loop, UV_RUN_DEFAULT);
+  char maddr[DEV_MASTERS_MAX * 32] = "";
+  if (nmasters == 1) {
+    if (start_single_master(&d, api, hbt, level, maddr, sizeof maddr)) return 1;
+  } else if (start_cluster(&d, api, hbt, level, maddr, sizeof maddr)) {
     return 1;
   }
-  char maddr[64];
-  snprintf(maddr, sizeof maddr, "127.0.0.1:%u", sport);
-  /* A restarted master must listen where the providers reconnect: pin the
-   * port it picked on first start. */
-  for (size_t i = 0; d.master.argv[i]; i++)
-    if (!strcmp(d.master.argv[i], "--listen") && d.master.argv[i + 1]) {
-      snprintf(d.master.argbuf[i + 1], sizeof d.master.argbuf[i + 1], "%s", maddr);
-      break;
-    }
   for (uint32_t i = 0; i < nprov; i++) {
     char name[32], pdir[4300], cpu[16];
     snprintf(name, sizeof name, "provider-%u", i + 1);
@@ -267,11 +414,13 @@ int cli_dev(int argc, char **argv) {
     }
   }
   if (!d.stopping) {
-    printf("DeepCloud dev cloud: 1 master, %u providers\n"
-           "  API:   http://%s\n  data:  %s (logs: *.log)\n"
-           "  try:   DEEPCLOUD_API=http://%s deepcloud node list\n"
+    char urls[DEV_MASTERS_MAX * 64];
+    api_urls(&d, api, urls, sizeof urls);
+    printf("DeepCloud dev cloud: %u master%s, %u providers\n"
+           "  API:   %s\n  data:  %s (logs: *.log)\n"
+           "  try:   DEEPCLOUD_API=%s deepcloud node list\n"
            "Stop with Ctrl-C.\n",
-           nprov, api, d.dir, api);
+           nmasters, nmasters > 1 ? "s (raft)" : "", nprov, urls, d.dir, urls);
     fflush(stdout);
   }
   uv_run(d.loop, UV_RUN_DEFAULT);

@@ -23,11 +23,24 @@ static int parse_role(const char *usage, const struct opt *opts, size_t n,
 }
 
 int cli_master(int argc, char **argv) {
+  if (argc >= 2 && (!strcmp(argv[1], "add") || !strcmp(argv[1], "remove") ||
+                    !strcmp(argv[1], "list")))
+    return cli_master_admin(argc, argv);
   struct dc_master_config cfg;
   dc_master_config_default(&cfg);
   const char *api = "127.0.0.1:8420", *listen = "127.0.0.1:8421", *level = "info";
   bool sync_normal = false;
   struct opt opts[] = {
+      {"raft-addr", OPT_STR, &cfg.raft_addr, "replicate with raft, listening on host:port (3 or 5 masters)"},
+      {"bootstrap", OPT_BOOL, &cfg.bootstrap, "start a new cluster with this master as its first member"},
+      {"join", OPT_STR, &cfg.join_url, "API URL of a cluster member to join through"},
+      {"standby", OPT_BOOL, &cfg.standby, "join as a standby (replicates, does not vote)"},
+      {"cluster-token", OPT_STR, &cfg.cluster_token, "shared secret that authorises joining, adding and removing masters"},
+      {"advertise-api", OPT_STR, &cfg.advertise_api, "URL others reach this API at (default http://API-ADDR)"},
+      {"advertise-session", OPT_STR, &cfg.advertise_session, "host:port providers reach this master at (default LISTEN)"},
+      {"raft-election-ms", OPT_U32, &cfg.raft_election_ms, "raft election timeout (default 300)"},
+      {"raft-heartbeat-ms", OPT_U32, &cfg.raft_heartbeat_ms, "raft heartbeat (default 30)"},
+      {"raft-snapshot-threshold", OPT_U32, &cfg.raft_snapshot_threshold, "entries between snapshots (default 16384)"},
       {"data-dir", OPT_STR, &cfg.data_dir, "where the state lives (default ./deepcloud-master)"},
       {"api-addr", OPT_STR, &api, "REST API host:port (default 127.0.0.1:8420)"},
       {"listen", OPT_STR, &listen, "provider sessions host:port (default 127.0.0.1:8421)"},
@@ -51,6 +64,30 @@ int cli_master(int argc, char **argv) {
     fprintf(stderr, "error: --heartbeat-timeout-ms must be at least 500\n");
     return 2;
   }
+  char rh[256];
+  uint16_t rp;
+  if (cfg.raft_addr && opts_hostport(cfg.raft_addr, rh, sizeof rh, &rp)) {
+    fprintf(stderr, "error: --raft-addr takes host:port\n");
+    return 2;
+  }
+  if ((cfg.bootstrap || cfg.join_url || cfg.standby) && !cfg.raft_addr) {
+    fprintf(stderr, "error: --bootstrap, --join and --standby need --raft-addr\n");
+    return 2;
+  }
+  if (cfg.bootstrap && cfg.join_url) {
+    fprintf(stderr, "error: --bootstrap starts a new cluster; --join enters an "
+                    "existing one: give one of them\n");
+    return 2;
+  }
+  if (cfg.raft_election_ms && (cfg.raft_election_ms < 50 || cfg.raft_election_ms > 60000)) {
+    fprintf(stderr, "error: --raft-election-ms must be between 50 and 60000\n");
+    return 2;
+  }
+  if (cfg.raft_heartbeat_ms && cfg.raft_election_ms &&
+      cfg.raft_heartbeat_ms * 2 > cfg.raft_election_ms) {
+    fprintf(stderr, "error: --raft-heartbeat-ms must be at most half the election timeout\n");
+    return 2;
+  }
   dc_log_set_name("master");
   return dc_master_run(&cfg) ? 1 : 0;
 }
@@ -61,8 +98,8 @@ int cli_provider(int argc, char **argv) {
   const char *master = "127.0.0.1:8421", *level = "info";
   struct opt opts[] = {
       {"data-dir", OPT_STR, &cfg.data_dir, "key and task work dirs (default ./deepcloud-provider)"},
-      {"master", OPT_STR, &master, "master session host:port (default 127.0.0.1:8421)"},
-      {"master-key", OPT_STR, &cfg.master_key, "pin the master's key (hex); default: trust on first use"},
+      {"master", OPT_STR, &master, "every master's session host:port, comma-separated (default 127.0.0.1:8421)"},
+      {"master-key", OPT_STR, &cfg.master_key, "pin the master's key (hex, one master only); default: trust on first use"},
       {"name", OPT_STR, &cfg.name, "display name (default: host name)"},
       {"cpu-millis", OPT_U32, &cfg.cpu_millis, "CPU to offer in millicores (default: all)"},
       {"memory-mb", OPT_U64, &cfg.memory_mb, "memory to offer (default: all)"},
@@ -79,12 +116,30 @@ int cli_provider(int argc, char **argv) {
   };
   int rc = parse_role("deepcloud provider [options]", opts, DC_ARRAY_LEN(opts), argc, argv, level);
   if (rc >= 0) return rc;
-  static char mh[256];
-  if (opts_hostport(master, mh, sizeof mh, &cfg.master_port)) {
+  static char mh[DC_PROVIDER_MASTERS_MAX][256];
+  char list[2048];
+  snprintf(list, sizeof list, "%s", master);
+  cfg.nmasters = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    if (cfg.nmasters == DC_PROVIDER_MASTERS_MAX ||
+        opts_hostport(t, mh[cfg.nmasters], sizeof mh[0], &cfg.masters[cfg.nmasters].port)) {
+      fprintf(stderr, "error: --master takes up to %d host:port, comma-separated\n",
+              DC_PROVIDER_MASTERS_MAX);
+      return 2;
+    }
+    cfg.masters[cfg.nmasters].host = mh[cfg.nmasters];
+    cfg.nmasters++;
+  }
+  if (cfg.nmasters == 0) {
     fprintf(stderr, "error: --master takes host:port\n");
     return 2;
   }
-  cfg.master_host = mh;
+  if (cfg.master_key && cfg.nmasters > 1) {
+    fprintf(stderr, "error: --master-key pins one master; with several, each "
+                    "key is trusted on first use\n");
+    return 2;
+  }
   if (cfg.lat < -90 || cfg.lat > 90 || cfg.lon < -180 || cfg.lon > 180) {
     fprintf(stderr, "error: --lat must be within ±90 and --lon within ±180\n");
     return 2;

@@ -66,6 +66,12 @@ int dc_reqsig_message(struct dc_buf *out, const char *method, const char *path,
                       const void *body, size_t body_len, int64_t ts_ms,
                       const char *nonce);
 /* Signs and writes hex signature (DC_SIG_BYTES*2+1 chars) into sig_hex. */
+/* The four signature headers of a request, "Name: value" each, signed now
+ * with a fresh nonce (for HTTP clients). Errors: as dc_reqsig_sign. */
+#define DC_REQSIG_HEADER_MAX 200
+int dc_reqsig_headers(const struct dc_identity *id, const char *method,
+                      const char *path, const void *body, size_t body_len,
+                      char out[4][DC_REQSIG_HEADER_MAX]);
 int dc_reqsig_sign(const struct dc_identity *id, const char *method,
                    const char *path, const void *body, size_t body_len,
                    int64_t ts_ms, const char *nonce, char *sig_hex);

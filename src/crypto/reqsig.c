@@ -3,6 +3,7 @@
  * body hash, time and a nonce means a captured request cannot be replayed
  * against another route, with another body, or later. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "crypto/crypto.h"
@@ -28,6 +29,22 @@ int dc_reqsig_sign(const struct dc_identity *id, const char *method,
   dc_buf_free(&m);
   if (!rc) dc_hex_encode(sig, sizeof sig, sig_hex);
   return rc;
+}
+
+int dc_reqsig_headers(const struct dc_identity *id, const char *method,
+                      const char *path, const void *body, size_t body_len,
+                      char out[4][DC_REQSIG_HEADER_MAX]) {
+  char key[DC_PK_HEX_LEN + 1], nonce[33], sig[2 * DC_SIG_BYTES + 1];
+  dc_identity_hex(id, key);
+  dc_random_hex(nonce, 16);
+  int64_t ts = dc_now_ms();
+  int rc = dc_reqsig_sign(id, method, path, body, body_len, ts, nonce, sig);
+  if (rc) return rc;
+  snprintf(out[0], DC_REQSIG_HEADER_MAX, "%s: %s", DC_HDR_KEY, key);
+  snprintf(out[1], DC_REQSIG_HEADER_MAX, "%s: %" PRId64, DC_HDR_TS, ts);
+  snprintf(out[2], DC_REQSIG_HEADER_MAX, "%s: %s", DC_HDR_NONCE, nonce);
+  snprintf(out[3], DC_REQSIG_HEADER_MAX, "%s: %s", DC_HDR_SIG, sig);
+  return DC_OK;
 }
 
 int dc_reqsig_verify(const char *key_hex, const char *sig_hex,

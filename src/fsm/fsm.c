@@ -103,6 +103,7 @@ int dc_fsm_open(const char *path, bool sync_full, struct dc_fsm **out,
                 struct dc_errmsg *err) {
   struct dc_fsm *f = dc_calloc(1, sizeof *f);
   if (!f) return DC_ENOMEM;
+  f->keep_log = true;
   if (sqlite3_open_v2(path, &f->db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                           SQLITE_OPEN_NOMUTEX,
@@ -161,6 +162,8 @@ uint32_t dc_fsm_schema_version(const struct dc_fsm *f) {
 
 sqlite3 *dc_fsm_db(struct dc_fsm *f) { return f->db; }
 
+void dc_fsm_set_keep_log(struct dc_fsm *f, bool keep) { f->keep_log = keep; }
+
 int dc_fsm_open_reader(const char *path, sqlite3 **out) {
   sqlite3 *db = NULL;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
@@ -188,6 +191,8 @@ static int dispatch(struct dc_fsm *f, const struct dc_cmd *c, uint64_t index,
     case DC_CMD_TASK_ASSIGN: return fsm_task_assign(f, c, res);
     case DC_CMD_TASK_STARTED: return fsm_task_started(f, c, res);
     case DC_CMD_TASK_FINISHED: return fsm_task_finished(f, c, res);
+    case DC_CMD_MASTER_SET: return fsm_master_set(f, c, res);
+    case DC_CMD_MASTER_REMOVE: return fsm_master_remove(f, c, res);
     default:
       FSM_REJECT(res, DC_EPROTO, "unknown command type %u", c->type);
   }
@@ -208,12 +213,15 @@ static int apply_one(struct dc_fsm *f, const struct dc_fsm_entry *e,
     res->cmd_type = c.type;
   }
 
-  sqlite3_stmt *s = fsm_stmt(f, "INSERT INTO log(idx, type, data) VALUES(?1, ?2, ?3)");
-  if (!s) goto storage;
-  sqlite3_bind_int64(s, 1, (sqlite3_int64)e->index);
-  sqlite3_bind_int(s, 2, rc ? 0 : c.type);
-  sqlite3_bind_blob(s, 3, e->data, (int)e->len, SQLITE_STATIC);
-  if (fsm_step_done(f, s)) goto storage;
+  if (f->keep_log) {
+    sqlite3_stmt *s =
+        fsm_stmt(f, "INSERT INTO log(idx, type, data) VALUES(?1, ?2, ?3)");
+    if (!s) goto storage;
+    sqlite3_bind_int64(s, 1, (sqlite3_int64)e->index);
+    sqlite3_bind_int(s, 2, rc ? 0 : c.type);
+    sqlite3_bind_blob(s, 3, e->data, (int)e->len, SQLITE_STATIC);
+    if (fsm_step_done(f, s)) goto storage;
+  }
   if (rc) return DC_OK;
 
   if (fsm_exec(f, "SAVEPOINT cmd")) goto storage;
@@ -245,7 +253,9 @@ int dc_fsm_apply_batch(struct dc_fsm *f, const struct dc_fsm_entry *entries,
       snprintf(res->message, sizeof res->message, "already applied");
       continue;
     }
-    DC_ASSERT(entries[i].index == applied + 1);
+    /* Strictly increasing, not contiguous: a replicated log also holds
+     * entries of its own (configuration changes, barriers). */
+    DC_ASSERT(entries[i].index > applied);
     if (apply_one(f, &entries[i], res)) goto rollback;
     applied = entries[i].index;
   }

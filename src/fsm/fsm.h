@@ -7,6 +7,7 @@
 #define DC_FSM_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/base.h"
@@ -14,7 +15,7 @@
 /* The schema version this build migrates to. Migrations are themselves log
  * commands (DC_CMD_MIGRATE), so every replica runs the same DDL at the same
  * point of the log. */
-#define DC_FSM_SCHEMA_VERSION 1
+#define DC_FSM_SCHEMA_VERSION 2
 
 struct dc_fsm;
 
@@ -68,6 +69,38 @@ sqlite3 *dc_fsm_db(struct dc_fsm *f);
 /* Opens a read-only connection to the same database for readers (API,
  * scheduler). Errors: DC_EDB. */
 int dc_fsm_open_reader(const char *path, sqlite3 **out);
+
+/* Whether each applied entry is also stored in the `log` table (default
+ * yes). The `local` log back end needs it: that table *is* its log. With a
+ * replicated log the entries live in the log's own storage, and keeping
+ * them here too would make every snapshot carry the whole history. */
+void dc_fsm_set_keep_log(struct dc_fsm *f, bool keep);
+
+/* ---- whole-state images (snapshots) and state hashes ---- */
+
+#define DC_FSM_HASH_BYTES 32
+
+/* A consistent image of the whole database (what a replicated log stores
+ * as a snapshot). Must not be called inside dc_fsm_apply_batch. OUT: *out
+ * (release with dc_fsm_snapshot_free), *len. Errors: DC_EDB. */
+int dc_fsm_snapshot(struct dc_fsm *f, uint8_t **out, size_t *len,
+                    struct dc_errmsg *err);
+void dc_fsm_snapshot_free(uint8_t *image);
+/* The applied index recorded inside an image. Errors: DC_EPROTO. */
+int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
+                               uint64_t *out);
+/* Replaces the whole state with an image from dc_fsm_snapshot (of this or
+ * another replica). Connections from dc_fsm_open_reader stay valid and see
+ * the new state at their next read. Errors: DC_EPROTO (not an image),
+ * DC_EDB, DC_ENOMEM; on error the state is unchanged. */
+int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
+                   struct dc_errmsg *err);
+/* A BLAKE2b hash of every table's rows in a fixed order (tables by name,
+ * rows by all their columns), the `log` table included only if with_log.
+ * Two replicas at the same applied index must give the same hash.
+ * Errors: DC_EDB. */
+int dc_fsm_state_hash(sqlite3 *db, bool with_log,
+                      uint8_t out[DC_FSM_HASH_BYTES]);
 
 /* Task and job states as stored in the database. */
 #define DC_TASK_BLOCKED "blocked"     /* waiting on `after` dependencies */

@@ -16,6 +16,7 @@ struct dc_fsm {
   sqlite3 *db;
   uint64_t applied_index;
   uint32_t schema_version;
+  bool keep_log;        /* also store each entry in the log table */
   struct {
     const char *sql; /* static string: the cache keys on its address */
     sqlite3_stmt *stmt;
@@ -54,6 +55,11 @@ int fsm_task_assign(struct dc_fsm *f, const struct dc_cmd *c,
 int fsm_task_started(struct dc_fsm *f, const struct dc_cmd *c,
                      struct dc_fsm_result *res);
 int fsm_task_finished(struct dc_fsm *f, const struct dc_cmd *c,
+                      struct dc_fsm_result *res);
+
+int fsm_master_set(struct dc_fsm *f, const struct dc_cmd *c,
+                   struct dc_fsm_result *res);
+int fsm_master_remove(struct dc_fsm *f, const struct dc_cmd *c,
                       struct dc_fsm_result *res);
 
 /* Re-evaluates a job after one of its tasks reached a final state:

@@ -51,7 +51,14 @@ static const char *const migration_v1 =
     "  ts_ms INTEGER NOT NULL, reason TEXT);"
     "CREATE INDEX task_events_task ON task_events(task_id, seq);";
 
-static const char *const migrations[] = {migration_v1};
+/* v2: the registry of masters (how to reach each one), for redirects and
+ * for providers following the leader. */
+static const char *const migration_v2 =
+    "CREATE TABLE masters (id INTEGER PRIMARY KEY, role TEXT NOT NULL,"
+    "  raft_addr TEXT NOT NULL, api_url TEXT NOT NULL,"
+    "  session_addr TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
+
+static const char *const migrations[] = {migration_v1, migration_v2};
 
 int fsm_migrate(struct dc_fsm *f, uint32_t target, struct dc_fsm_result *res) {
   if (target > DC_ARRAY_LEN(migrations)) {

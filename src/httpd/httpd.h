@@ -106,6 +106,12 @@ const uint8_t *dc_httpd_req_body(const struct dc_httpd_req *r, size_t *len);
 void dc_httpd_req_set_cancel(struct dc_httpd_req *r, dc_httpd_cancel_cb cb,
                              void *data);
 
+/* Adds (or replaces) a header of the answer to come, e.g. X-DC-Index or
+ * Location. At most 4 per request; the value has no CR/LF.
+ * Errors: DC_EINVAL (too long or CR/LF), DC_ETOOBIG (too many). */
+int dc_httpd_req_set_header(struct dc_httpd_req *r, const char *name,
+                            const char *value);
+
 /* ---- answers (loop thread; each consumes r, even when it fails) ---------
  * status is 100..599. content_type is copied; NULL sends no Content-Type.
  * The body is sent with Content-Length; there is no size cap. If the answer

@@ -36,6 +36,8 @@ struct httpd_kv {
   const char *val; /* never NULL ("" for "?flag") */
 };
 
+#define HTTPD_XHEADERS_MAX 4
+
 struct dc_httpd_req {
   struct dc_httpd *h;
   struct MHD_Connection *conn;
@@ -58,6 +60,11 @@ struct dc_httpd_req {
   bool resp_shared; /* resp is one of h's prebuilt answers */
   dc_httpd_cancel_cb cancel_cb;
   void *cancel_data;
+  struct {                   /* extra response headers (loop thread) */
+    char name[32];
+    char value[256];
+  } xh[HTTPD_XHEADERS_MAX];
+  size_t nxh;
   /* kv arrays and strings follow in the same allocation */
 };
 

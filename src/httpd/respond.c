@@ -4,6 +4,7 @@
  * Also the project's JSON error body, escaped by jansson. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -128,12 +129,32 @@ static int respond_common(struct dc_httpd_req *r, unsigned status,
     MHD_destroy_response(resp);
     goto fail;
   }
+  for (size_t i = 0; i < r->nxh; i++) {
+    if (MHD_add_response_header(resp, r->xh[i].name, r->xh[i].value) != MHD_YES) {
+      MHD_destroy_response(resp);
+      goto fail;
+    }
+  }
   httpd_answer(r, resp, status, false);
   return DC_OK;
 fail:
   /* r is consumed either way so a failed answer can never hang a client. */
   httpd_answer(r, h->resp_500, MHD_HTTP_INTERNAL_SERVER_ERROR, true);
   return rc;
+}
+
+int dc_httpd_req_set_header(struct dc_httpd_req *r, const char *name,
+                            const char *value) {
+  if (strlen(name) >= sizeof r->xh[0].name ||
+      strlen(value) >= sizeof r->xh[0].value || strpbrk(value, "\r\n"))
+    return DC_EINVAL;
+  size_t i = 0;
+  while (i < r->nxh && strcasecmp(r->xh[i].name, name) != 0) i++;
+  if (i == HTTPD_XHEADERS_MAX) return DC_ETOOBIG;
+  snprintf(r->xh[i].name, sizeof r->xh[i].name, "%s", name);
+  snprintf(r->xh[i].value, sizeof r->xh[i].value, "%s", value);
+  if (i == r->nxh) r->nxh++;
+  return DC_OK;
 }
 
 int dc_httpd_respond(struct dc_httpd_req *r, unsigned status,

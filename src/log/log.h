@@ -15,8 +15,9 @@
 struct dc_log;
 
 /* Runs exactly once per successful propose(): with res->code from the FSM,
- * or DC_ECANCELED when the log closes first, or DC_ENOTLEADER when
- * leadership was lost (the command may still have committed). */
+ * or DC_ECANCELED when the log closes before the command left this
+ * process, or DC_EINDOUBT when leadership was lost (or the log closed)
+ * after it was handed to the replicas: it may still commit. */
 typedef void (*dc_log_propose_cb)(void *ud, const struct dc_fsm_result *res);
 
 struct dc_log_hooks {
@@ -38,6 +39,13 @@ struct dc_log_ops {
   /* Cancels pending proposals (DC_ECANCELED) and frees the log once its
    * handles are closed; done may be NULL. */
   void (*close)(struct dc_log *l, void (*done)(void *ud), void *ud);
+  /* Runs cb once every command committed before the call has been applied
+   * (a linearizable read may then read SQLite). cb gets DC_OK, or
+   * DC_ENOTLEADER / DC_ECANCELED. Errors: DC_ENOTLEADER (cb never runs). */
+  int (*barrier)(struct dc_log *l, void (*cb)(void *ud, int status),
+                 void *ud);
+  /* The leader's log-level id and address, if one is known. */
+  bool (*leader)(const struct dc_log *l, uint64_t *id, const char **address);
   const char *name;
 };
 
@@ -55,6 +63,10 @@ static inline int dc_log_propose(struct dc_log *l, const uint8_t *cmd,
 static inline bool dc_log_is_leader(const struct dc_log *l) {
   return l->ops->is_leader(l);
 }
+static inline int dc_log_barrier(struct dc_log *l,
+                                 void (*cb)(void *ud, int status), void *ud) {
+  return l->ops->barrier(l, cb, ud);
+}
 
 /* A fresh proposal id, unique across restarts of this process with high
  * probability (random high half, counter low half). */
@@ -68,5 +80,78 @@ uint64_t dc_log_next_proposal_id(void);
 #define DC_LOG_ENTRY_MAX (4u << 20)
 int dc_log_local_new(uv_loop_t *loop, struct dc_fsm *fsm,
                      const struct dc_log_hooks *hooks, struct dc_log **out);
+
+/* ---- the `raft` back end ------------------------------------------------
+ * 3 or 5 masters replicate the log with c-raft (libuv I/O and TCP). The FSM
+ * applies committed entries exactly as with `local`: entries applied during
+ * one loop turn share one SQLite transaction, and a proposer's result comes
+ * back by proposal id once its entry is committed and applied. The leader
+ * becomes "ready" (is_leader() true, on_leader(true)) only after a barrier:
+ * by then every entry committed by earlier leaders is applied. */
+
+struct dc_log_raft_config {
+  const char *dir;              /* raft's own storage; created if missing */
+  uint64_t id;                  /* this server's id, never 0, never reused */
+  const char *address;          /* host:port raft listens on and is known by */
+  bool bootstrap;               /* first start of a new cluster of just this one */
+  unsigned election_timeout_ms; /* 0 = default (DC_LOG_RAFT_ELECTION_MS) */
+  unsigned heartbeat_timeout_ms;
+  unsigned snapshot_threshold;  /* entries between snapshots */
+  unsigned snapshot_trailing;   /* entries kept behind a snapshot */
+};
+
+#define DC_LOG_RAFT_ELECTION_MS 300
+#define DC_LOG_RAFT_HEARTBEAT_MS 30
+#define DC_LOG_RAFT_SNAPSHOT_THRESHOLD 16384
+#define DC_LOG_RAFT_SNAPSHOT_TRAILING 4096
+
+/* Starts a raft server. fsm is borrowed and must outlive the log; the log
+ * turns off the FSM's own copy of the entries (dc_fsm_set_keep_log).
+ * OUT: *out. Errors: DC_EINVAL (bad id/address, or the state has applied
+ * entries but raft's storage is empty: a wiped raft dir must rejoin as a new
+ * server), DC_EIO, DC_ENOMEM; err says why. */
+int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
+                    const struct dc_log_raft_config *cfg,
+                    const struct dc_log_hooks *hooks, struct dc_log **out,
+                    struct dc_errmsg *err);
+
+enum dc_log_role { DC_LOG_STANDBY = 0, DC_LOG_VOTER = 1, DC_LOG_SPARE = 2 };
+
+struct dc_log_server {
+  uint64_t id;
+  char address[128];
+  int role;                     /* enum dc_log_role */
+};
+
+struct dc_log_raft_stats {
+  uint64_t term, commit_index, last_index;
+  uint64_t snapshots, restores;
+  uint64_t last_snapshot_bytes;
+  double last_snapshot_ms, max_snapshot_ms;
+};
+
+/* status is DC_OK or an error, with raft's reason in msg. */
+typedef void (*dc_log_change_cb)(void *ud, int status, const char *msg);
+
+/* Leader only. Adds a server and gives it role (a voter is promoted after
+ * it has caught up). Errors: DC_ENOTLEADER, DC_EUNSUPPORTED (not raft),
+ * DC_EINVAL, DC_EAGAIN (another change is in progress). */
+int dc_log_raft_add(struct dc_log *l, uint64_t id, const char *address,
+                    int role, dc_log_change_cb cb, void *ud);
+/* Leader only. Changes a member's role. Errors: as dc_log_raft_add. */
+int dc_log_raft_assign(struct dc_log *l, uint64_t id, int role,
+                       dc_log_change_cb cb, void *ud);
+/* Leader only. Removes a server. Errors: as dc_log_raft_add. */
+int dc_log_raft_remove(struct dc_log *l, uint64_t id, dc_log_change_cb cb,
+                       void *ud);
+/* Leader only: hands leadership to another voter (id 0 = any) before a
+ * planned stop. cb runs when it moved or the attempt timed out. */
+int dc_log_raft_transfer(struct dc_log *l, uint64_t id,
+                         void (*cb)(void *ud), void *ud);
+/* The current configuration. OUT: out[max], *n (may exceed max). */
+int dc_log_raft_servers(const struct dc_log *l, struct dc_log_server *out,
+                        size_t max, size_t *n);
+uint64_t dc_log_raft_id(const struct dc_log *l);
+void dc_log_raft_stats(const struct dc_log *l, struct dc_log_raft_stats *out);
 
 #endif /* DC_LOG_H */

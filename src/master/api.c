@@ -51,7 +51,8 @@ unsigned api_status_for(int code) {
     case DC_ENOTFOUND: return 404;
     case DC_EEXISTS: case DC_ECONFLICT: return 409;
     case DC_ETOOBIG: return 413;
-    case DC_ENOTLEADER: case DC_ECANCELED: case DC_ECLOSED: case DC_EAGAIN: return 503;
+    case DC_ENOTLEADER: case DC_ECANCELED: case DC_ECLOSED: case DC_EAGAIN:
+    case DC_EINDOUBT: return 503;
     default: return 500;
   }
 }
@@ -125,8 +126,7 @@ static size_t split_path(const char *path, char *buf, size_t bufsz,
   return n;
 }
 
-void master_api_handle(struct dc_httpd_req *r, void *ud) {
-  struct dc_master *m = ud;
+void master_api_route(struct dc_master *m, struct dc_httpd_req *r) {
   const char *method = dc_httpd_req_method(r);
   const char *path = dc_httpd_req_path(r);
   char buf[1024];
@@ -161,6 +161,11 @@ void master_api_handle(struct dc_httpd_req *r, void *ud) {
     }
     if (strcmp(res, "tasks") == 0 && n == 3 && get)
       return api_task_show(m, r, seg[2]);
+    if (strcmp(res, "masters") == 0) {
+      if (n == 2 && get) return api_masters_list(m, r);
+      if (n == 2 && post) return api_masters_add(m, r);
+      if (n == 3 && del) return api_masters_remove(m, r, seg[2]);
+    }
   }
   dc_httpd_respond_error(r, 404, "NOTFOUND",
                          "no route for %s %s (see docs/api.md)", method, path);

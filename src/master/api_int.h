@@ -17,6 +17,10 @@ int api_authenticate(struct dc_master *m, struct dc_httpd_req *r,
 json_t *api_text(const void *p, size_t n);
 
 void api_health(struct dc_master *m, struct dc_httpd_req *r);
+void api_masters_list(struct dc_master *m, struct dc_httpd_req *r);
+void api_masters_add(struct dc_master *m, struct dc_httpd_req *r);
+void api_masters_remove(struct dc_master *m, struct dc_httpd_req *r,
+                        const char *id);
 void api_metrics(struct dc_master *m, struct dc_httpd_req *r);
 void api_nodes_list(struct dc_master *m, struct dc_httpd_req *r);
 void api_node_show(struct dc_master *m, struct dc_httpd_req *r, const char *id);

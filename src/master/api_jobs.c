@@ -7,6 +7,7 @@
 #include "master/api_int.h"
 
 #define IDEM_MAX 128
+#define JOBS_LIST_MAX 100000
 
 struct submit_ctx {
   struct dc_httpd_req *r;
@@ -105,14 +106,25 @@ static json_t *job_json(sqlite3_stmt *s) {
 void api_jobs_list(struct dc_master *m, struct dc_httpd_req *r) {
   const char *state = dc_httpd_req_query(r, "state");
   const char *owner = dc_httpd_req_query(r, "owner");
+  const char *lim = dc_httpd_req_query(r, "limit");
+  long limit = 500;
+  if (lim) {
+    char *end = NULL;
+    limit = strtol(lim, &end, 10);
+    if (!end || *end || limit < 1 || limit > JOBS_LIST_MAX) {
+      dc_httpd_respond_error(r, 400, "INVAL", "limit must be 1..%d", JOBS_LIST_MAX);
+      return;
+    }
+  }
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb,
                      "SELECT " JOB_COLS " FROM jobs WHERE (?1 IS NULL OR state=?1)"
                      " AND (?2 IS NULL OR owner=?2)"
-                     " ORDER BY submitted_ms DESC, id LIMIT 500",
+                     " ORDER BY submitted_ms DESC, id LIMIT ?3",
                      -1, &s, NULL);
   if (state) sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
   if (owner) sqlite3_bind_text(s, 2, owner, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 3, limit);
   json_t *arr = json_array();
   while (sqlite3_step(s) == SQLITE_ROW) json_array_append_new(arr, job_json(s));
   sqlite3_finalize(s);
@@ -159,8 +171,9 @@ static void on_canceled(struct dc_master *m, const struct dc_fsm_result *res,
                            dc_err_name(res->code), "%s", res->message);
   else
     api_reply_json(ctx->r, 200,
-                   json_pack("{s:s, s:s, s:i}", "id", res->ref, "state",
-                             "canceled", "tasks_canceled", (int)res->count));
+                   json_pack("{s:s, s:s, s:i, s:I}", "id", res->ref, "state",
+                             "canceled", "tasks_canceled", (int)res->count,
+                             "index", (json_int_t)res->index));
   dc_free(ctx);
   master_reconcile(m); /* kill what was running */
 }

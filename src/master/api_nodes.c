@@ -105,12 +105,19 @@ void api_node_show(struct dc_master *m, struct dc_httpd_req *r, const char *id) 
 }
 
 void api_health(struct dc_master *m, struct dc_httpd_req *r) {
+  const char *leader_api = master_leader_api(m);
+  struct dc_log_raft_stats st;
+  dc_log_raft_stats(m->log, &st);
   api_reply_json(
       r, 200,
-      json_pack("{s:s, s:i, s:I, s:b, s:s}", "status", "ok", "providers_live",
-                master_session_live_count(m), "applied_index",
+      json_pack("{s:s, s:i, s:I, s:b, s:s, s:I, s:s?, s:s, s:s, s:s?, s:I, s:I}", "status",
+                "ok", "providers_live", master_session_live_count(m), "applied_index",
                 (json_int_t)m->log->ops->applied_index(m->log), "leader",
-                dc_log_is_leader(m->log), "log", m->log->ops->name));
+                dc_log_is_leader(m->log), "log", m->log->ops->name, "raft_id",
+                (json_int_t)m->raft_id, "leader_api", leader_api, "api_url",
+                m->advertise_api, "session_addr", m->advertise_session, "raft_addr",
+                m->cfg.raft_addr, "term",
+                (json_int_t)st.term, "commit_index", (json_int_t)st.commit_index));
 }
 
 static void count_by_state(struct dc_master *m, struct dc_buf *b,

@@ -42,12 +42,7 @@ sqlite3_stmt *master_read_stmt(struct dc_master *m, const char *sql) {
   return s;
 }
 
-static void on_fatal(void *ud, const char *why) {
-  (void)ud;
-  fprintf(stderr, "deepcloud master: storage failure, stopping: %s\n", why);
-}
-
-static void on_applied(void *ud, const struct dc_fsm_result *res, size_t n) {
+void master_on_applied(void *ud, const struct dc_fsm_result *res, size_t n) {
   struct dc_master *m = ud;
   bool dispatch = false, reconcile = false;
   for (size_t i = 0; i < n; i++) {
@@ -61,6 +56,8 @@ static void on_applied(void *ud, const struct dc_fsm_result *res, size_t n) {
       default: break;
     }
   }
+  if (m->parked) master_parked_check(m);
+  if (!dc_log_is_leader(m->log)) return;
   if (reconcile) master_reconcile(m);
   if (dispatch) master_dispatch(m);
   if (m->work_dirty) master_schedule_soon(m);
@@ -68,6 +65,8 @@ static void on_applied(void *ud, const struct dc_fsm_result *res, size_t n) {
 
 static void tick_cb(uv_timer_t *t) {
   struct dc_master *m = t->data;
+  if (m->parked) master_parked_check(m);
+  if (!dc_log_is_leader(m->log)) return;
   master_detector_tick(m);
   master_reconcile(m);
   master_dispatch(m);
@@ -79,10 +78,11 @@ static void tick_cb(uv_timer_t *t) {
 static void on_http_stopped(void *data) { (void)data; }
 static void on_log_closed(void *data) { (void)data; }
 
-static void stop(struct dc_master *m) {
-  if (m->stopping) return;
+static void stop_now(struct dc_master *m) {
   m->stopping = true;
   DC_INFO("master", "stopping");
+  master_parked_close(m);
+  master_cluster_close(m);
   uv_timer_stop(&m->tick);
   uv_timer_stop(&m->sched);
   uv_close((uv_handle_t *)&m->tick, NULL);
@@ -96,20 +96,16 @@ static void stop(struct dc_master *m) {
   m->log = NULL;
 }
 
+/* A planned stop hands leadership over first, so the cluster does not
+ * wait an election timeout for a new leader. */
+static void stop(struct dc_master *m) {
+  if (m->stopping || m->transferring) return;
+  if (!master_transfer_then(m, stop_now)) stop_now(m);
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
   (void)signum;
   stop(h->data);
-}
-
-static void on_migrated(struct dc_master *m, const struct dc_fsm_result *r,
-                        void *ud) {
-  (void)ud;
-  if (r->code != DC_OK) {
-    DC_ERROR("master", "migrate failed: %s", r->message);
-    stop(m);
-    return;
-  }
-  DC_INFO("master", "%s", r->message);
 }
 
 static int write_port(struct dc_master *m, const char *name, unsigned port) {
@@ -128,6 +124,9 @@ static int start(struct dc_master *m) {
   uv_signal_init(m->loop, &m->sigint);
   uv_signal_init(m->loop, &m->sigterm);
   m->sigint.data = m->sigterm.data = m;
+  uv_timer_init(m->loop, &m->park_timer);
+  m->park_timer.data = m;
+  master_cluster_init(m);
   int rc = dc_mkdir_p(m->cfg.data_dir, 0700);
   if (rc) {
     DC_ERROR("master", "cannot create data dir %s", m->cfg.data_dir);
@@ -149,13 +148,6 @@ static int start(struct dc_master *m) {
     DC_ERROR("master", "local.db could not be opened");
     return rc;
   }
-  struct dc_log_hooks hooks = {.on_applied = on_applied, .on_fatal = on_fatal, .ud = m};
-  if ((rc = dc_log_local_new(m->loop, m->fsm, &hooks, &m->log))) return rc;
-  if (dc_fsm_schema_version(m->fsm) < DC_FSM_SCHEMA_VERSION) {
-    struct dc_cmd c = {.type = DC_CMD_MIGRATE};
-    c.u.migrate.schema_version = DC_FSM_SCHEMA_VERSION;
-    if ((rc = master_propose(m, &c, on_migrated, NULL))) return rc;
-  }
   if ((rc = master_sessions_start(m))) {
     DC_ERROR("master", "cannot listen for providers on %s:%u: %s",
              m->cfg.listen_host, m->cfg.listen_port, dc_strerror(rc));
@@ -172,15 +164,29 @@ static int start(struct dc_master *m) {
     return rc;
   }
   if ((rc = write_port(m, "api.port", dc_httpd_port(m->http)))) return rc;
+  /* What others use to reach us: the bound addresses unless told. */
+  if (m->cfg.advertise_api)
+    snprintf(m->advertise_api, sizeof m->advertise_api, "%s", m->cfg.advertise_api);
+  else
+    snprintf(m->advertise_api, sizeof m->advertise_api, "http://%s:%u",
+             m->cfg.api_host, dc_httpd_port(m->http));
+  if (m->cfg.advertise_session)
+    snprintf(m->advertise_session, sizeof m->advertise_session, "%s",
+             m->cfg.advertise_session);
+  else
+    snprintf(m->advertise_session, sizeof m->advertise_session, "%s:%u",
+             m->cfg.listen_host, dc_listener_port(m->listener));
+  /* The log last: becoming leader may act at once, on everything above. */
+  if ((rc = master_log_start(m))) return rc;
   uv_timer_start(&m->tick, tick_cb, m->cfg.sched_interval_ms,
                  m->cfg.sched_interval_ms);
   uv_signal_start(&m->sigint, on_signal, SIGINT);
   uv_signal_start(&m->sigterm, on_signal, SIGTERM);
   char pk[DC_PK_HEX_LEN + 1];
   dc_identity_hex(&m->id, pk);
-  DC_INFO("master", "ready api=http://%s:%u sessions=%s:%u key=%.16s applied=%llu",
-          m->cfg.api_host, dc_httpd_port(m->http), m->cfg.listen_host,
-          dc_listener_port(m->listener), pk,
+  DC_INFO("master", "ready api=%s sessions=%s key=%.16s log=%s raft_id=%llu applied=%llu",
+          m->advertise_api, m->advertise_session, pk, m->log->ops->name,
+          (unsigned long long)m->raft_id,
           (unsigned long long)dc_fsm_applied_index(m->fsm));
   return DC_OK;
 }

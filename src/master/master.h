@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The shared secret that authorises adding and removing masters. */
+#define DC_HDR_CLUSTER_TOKEN "X-DC-Cluster-Token"
+
 struct dc_master_config {
   const char *data_dir;             /* state.db, local.db, master.key */
   const char *api_host;             /* REST API bind address */
@@ -19,6 +22,19 @@ struct dc_master_config {
   uint32_t max_body_bytes;          /* API request bodies */
   uint32_t request_skew_ms;         /* accepted clock skew of signed requests */
   bool sync_full;                   /* SQLite synchronous=FULL */
+
+  /* Replication. raft_addr set = the `raft` log back end (3 or 5 masters);
+   * unset = `local` (one master). */
+  const char *raft_addr;            /* host:port raft listens on */
+  bool bootstrap;                   /* first master of a new cluster */
+  const char *join_url;             /* API URL of a member to join through */
+  bool standby;                     /* join as a standby, not a voter */
+  const char *cluster_token;        /* shared secret for join/add/remove */
+  const char *advertise_api;        /* URL others reach this API at */
+  const char *advertise_session;    /* host:port providers reach us at */
+  uint32_t raft_election_ms;        /* 0 = log default */
+  uint32_t raft_heartbeat_ms;
+  uint32_t raft_snapshot_threshold;
 };
 
 void dc_master_config_default(struct dc_master_config *c);

@@ -45,6 +45,14 @@ struct seen {
   bool dead_proposed;
 };
 
+/* A read waiting until this master has applied a given index. */
+struct parked {
+  struct dc_httpd_req *r;
+  uint64_t min_index;
+  int64_t deadline_mono_ms;
+  struct parked *next;
+};
+
 #define METRIC_LAT_BUCKETS 12
 #define MASTER_RCACHE 16
 
@@ -73,6 +81,17 @@ struct dc_master {
   bool work_dirty;          /* something changed that placement should see */
   int64_t started_mono_ms;
   bool stopping;
+  /* replication */
+  uint64_t raft_id;         /* 0 with the local back end */
+  char advertise_api[256];
+  char advertise_session[256];
+  struct parked *parked;    /* reads waiting for an index */
+  uv_timer_t park_timer;
+  uv_timer_t join_timer;
+  int join_attempts;
+  bool join_busy;
+  bool transferring;
+  uv_timer_t transfer_timer;
   /* metrics */
   uint64_t placement_hist[METRIC_LAT_BUCKETS + 1];
   double placement_sum_ms;
@@ -119,5 +138,24 @@ int master_logs_append(struct dc_master *m, const char *task_id,
 /* Returns DC_OK and marks the nonce used, or DC_EREPLAY. */
 int master_nonce_use(struct dc_master *m, const char *key_hex,
                      const char *nonce, int64_t expires_ms);
+
+/* master.c: the log's on_applied hook */
+void master_on_applied(void *ud, const struct dc_fsm_result *res, size_t n);
+
+/* cluster.c: the log back end, leadership changes, joining, hand-over */
+void master_cluster_init(struct dc_master *m);  /* handles only */
+int master_log_start(struct dc_master *m);
+void master_cluster_close(struct dc_master *m);
+/* Starts a leadership transfer before a planned stop; false if there is
+ * nothing to hand over (then stop at once). then() runs when done. */
+bool master_transfer_then(struct dc_master *m, void (*then)(struct dc_master *));
+/* The API URL of the current leader, if known (static buffer). */
+const char *master_leader_api(struct dc_master *m);
+
+/* consistency.c: where a request may be served */
+void master_api_route(struct dc_master *m, struct dc_httpd_req *r);
+void master_parked_check(struct dc_master *m);
+void master_parked_close(struct dc_master *m);
+void api_redirect_to_leader(struct dc_master *m, struct dc_httpd_req *r);
 
 #endif /* DC_MASTER_INT_H */

@@ -412,6 +412,13 @@ static void on_close(struct dc_conn *c, int err, const char *reason, void *ud) {
 static void on_conn(struct dc_listener *l, struct dc_conn *c, void *ud) {
   (void)l;
   struct dc_master *m = ud;
+  if (!dc_log_is_leader(m->log) || m->stopping || m->transferring) {
+    /* Only the leader holds sessions; the provider moves on to the next
+     * master in its list. */
+    dc_conn_set_handlers(c, NULL, NULL, NULL);
+    dc_conn_close(c, "not the leader");
+    return;
+  }
   struct session *s = dc_calloc(1, sizeof *s);
   if (!s) {
     dc_conn_set_handlers(c, NULL, NULL, NULL);

@@ -16,6 +16,8 @@ static const char *const cmd_names[] = {
     [DC_CMD_TASK_ASSIGN] = "task_assign",
     [DC_CMD_TASK_STARTED] = "task_started",
     [DC_CMD_TASK_FINISHED] = "task_finished",
+    [DC_CMD_MASTER_SET] = "master_set",
+    [DC_CMD_MASTER_REMOVE] = "master_remove",
 };
 
 static bool cmd_type_known(uint16_t type) {
@@ -70,6 +72,21 @@ static void put_body(struct proto_w *w, const struct dc_cmd *c) {
     break;
   case DC_CMD_TASK_FINISHED:
     proto_put_task_result(w, &c->u.task_finished.r);
+    break;
+  case DC_CMD_MASTER_SET: {
+    const struct dc_cmd_master_set *m = &c->u.master_set;
+    if (!m->id || m->role > DC_MASTER_VOTER || !m->raft_addr || !*m->raft_addr)
+      pw_fail(w, DC_EINVAL);
+    pw_u64(w, m->id);
+    pw_u8(w, m->role);
+    pw_str(w, m->raft_addr, DC_MASTER_ADDR_MAX);
+    pw_str(w, m->api_url, DC_MASTER_ADDR_MAX);
+    pw_str(w, m->session_addr, DC_MASTER_ADDR_MAX);
+    break;
+  }
+  case DC_CMD_MASTER_REMOVE:
+    if (!c->u.master_remove.id) pw_fail(w, DC_EINVAL);
+    pw_u64(w, c->u.master_remove.id);
     break;
   default:
     pw_fail(w, DC_EINVAL);
@@ -137,6 +154,21 @@ static void get_body(struct dc_reader *r, unsigned ver, struct dc_cmd *c) {
   case DC_CMD_TASK_FINISHED:
     proto_get_task_result(r, &c->u.task_finished.r);
     break;
+  case DC_CMD_MASTER_SET: {
+    struct dc_cmd_master_set *m = &c->u.master_set;
+    dc_get_u64(r, &m->id);
+    dc_get_u8(r, &m->role);
+    dc_get_str(r, &m->raft_addr, DC_MASTER_ADDR_MAX);
+    dc_get_str(r, &m->api_url, DC_MASTER_ADDR_MAX);
+    dc_get_str(r, &m->session_addr, DC_MASTER_ADDR_MAX);
+    if (!r->err && (!m->id || m->role > DC_MASTER_VOTER || !*m->raft_addr))
+      pr_fail(r, DC_EPROTO);
+    break;
+  }
+  case DC_CMD_MASTER_REMOVE:
+    dc_get_u64(r, &c->u.master_remove.id);
+    if (!r->err && !c->u.master_remove.id) pr_fail(r, DC_EPROTO);
+    break;
   default: /* unreachable: the type was checked against cmd_names */
     pr_fail(r, DC_EPROTO);
   }
@@ -167,6 +199,20 @@ int dc_cmd_decode(const uint8_t *p, size_t n, struct dc_cmd *out) {
   return DC_OK;
 }
 
+int dc_cmd_peek(const uint8_t *p, size_t n, uint16_t *type,
+                uint64_t *proposal_id) {
+  struct dc_reader r;
+  dc_reader_init(&r, p, n);
+  uint16_t magic = 0;
+  uint8_t ver = 0;
+  dc_get_u16(&r, &magic);
+  dc_get_u8(&r, &ver);
+  dc_get_u16(&r, type);
+  dc_get_u64(&r, proposal_id);
+  if (r.err) return r.err;
+  return magic == DC_CMD_MAGIC ? DC_OK : DC_EPROTO;
+}
+
 void dc_cmd_free(struct dc_cmd *c) {
   switch (c->type) {
   case DC_CMD_NODE_REGISTER:
@@ -189,6 +235,11 @@ void dc_cmd_free(struct dc_cmd *c) {
     break;
   case DC_CMD_TASK_FINISHED:
     proto_task_result_free(&c->u.task_finished.r);
+    break;
+  case DC_CMD_MASTER_SET:
+    dc_free(c->u.master_set.raft_addr);
+    dc_free(c->u.master_set.api_url);
+    dc_free(c->u.master_set.session_addr);
     break;
   default: /* migrate, job_cancel, unknown: nothing owned */
     break;

@@ -121,7 +121,14 @@ enum dc_cmd_type {
   DC_CMD_TASK_ASSIGN = 6,
   DC_CMD_TASK_STARTED = 7,
   DC_CMD_TASK_FINISHED = 8,
+  /* 9..31 are kept for the ledger's commands. */
+  DC_CMD_MASTER_SET = 32,            /* a master joins or changes its addresses */
+  DC_CMD_MASTER_REMOVE = 33,
 };
+
+#define DC_MASTER_ADDR_MAX 255
+
+enum dc_master_role { DC_MASTER_STANDBY = 0, DC_MASTER_VOTER = 1 };
 
 struct dc_cmd_migrate {
   uint32_t schema_version;
@@ -161,6 +168,21 @@ struct dc_cmd_task_finished {
   struct dc_task_result r;
 };
 
+/* The replicated registry of masters: how clients and providers reach each
+ * one. The raft configuration itself lives in the log; this is what the
+ * API tells others (the leader's URL for redirects, every session address
+ * for providers). */
+struct dc_cmd_master_set {
+  uint64_t id;                       /* raft server id, never 0 */
+  uint8_t role;                      /* enum dc_master_role */
+  char *raft_addr;                   /* host:port, <= DC_MASTER_ADDR_MAX */
+  char *api_url;                     /* http://host:port */
+  char *session_addr;                /* host:port providers connect to */
+};
+struct dc_cmd_master_remove {
+  uint64_t id;
+};
+
 struct dc_cmd {
   uint16_t type;                     /* enum dc_cmd_type: selects the union member */
   uint64_t proposal_id;              /* unique per proposer; routes the result back */
@@ -174,6 +196,8 @@ struct dc_cmd {
     struct dc_cmd_task_assign task_assign;
     struct dc_cmd_task_started task_started;
     struct dc_cmd_task_finished task_finished;
+    struct dc_cmd_master_set master_set;
+    struct dc_cmd_master_remove master_remove;
   } u;
 };
 
@@ -190,6 +214,10 @@ int dc_cmd_encode(const struct dc_cmd *c, struct dc_buf *out);
  * invalid value), DC_EVERSION (codec version not known), DC_ETOOBIG,
  * DC_ENOMEM. */
 int dc_cmd_decode(const uint8_t *p, size_t n, struct dc_cmd *out);
+/* Reads only the header: the type and proposal id, without decoding (or
+ * validating) the body. Errors: DC_ETRUNCATED, DC_EPROTO (bad magic). */
+int dc_cmd_peek(const uint8_t *p, size_t n, uint16_t *type,
+                uint64_t *proposal_id);
 /* Frees every owned field (dc_free) and zeroes c. c may be all-zero. */
 void dc_cmd_free(struct dc_cmd *c);
 /* "node_register", ...; "unknown" for anything else. */

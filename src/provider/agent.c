@@ -13,8 +13,9 @@
 void dc_provider_config_default(struct dc_provider_config *c) {
   memset(c, 0, sizeof *c);
   c->data_dir = "./deepcloud-provider";
-  c->master_host = "127.0.0.1";
-  c->master_port = 8421;
+  c->masters[0].host = "127.0.0.1";
+  c->masters[0].port = 8421;
+  c->nmasters = 1;
   c->classes = "compute";
   c->labels_json = "{}";
   c->heartbeat_ms = 1000;
@@ -73,10 +74,25 @@ static void heartbeat_cb(uv_timer_t *h) {
 
 static void connect_master(struct dc_provider *p);
 
+/* Where the key first seen at master i is remembered (per address, so a
+ * reordered list keeps its pins). */
+static void pin_path(const struct dc_provider *p, size_t i, char *out, size_t n) {
+  snprintf(out, n, "%s/master-%s-%u.pub", p->cfg.data_dir, p->cfg.masters[i].host,
+           p->cfg.masters[i].port);
+}
+
 static void reconnect_cb(uv_timer_t *h) { connect_master(h->data); }
 
+/* The next master in the list at once; after a whole round of failures,
+ * back off (a leader election or a restart is under way). */
 static void schedule_reconnect(struct dc_provider *p) {
   if (p->stopping) return;
+  p->cur = (p->cur + 1) % p->cfg.nmasters;
+  if (++p->failed_in_row < p->cfg.nmasters) {
+    uv_timer_start(&p->reconnect, reconnect_cb, 20, 0);
+    return;
+  }
+  p->failed_in_row = 0;
   p->backoff_ms = p->backoff_ms ? DC_MIN(p->backoff_ms * 2, BACKOFF_MAX_MS)
                                 : BACKOFF_MIN_MS;
   uv_timer_start(&p->reconnect, reconnect_cb, p->backoff_ms, 0);
@@ -102,6 +118,7 @@ static void on_frame(struct dc_conn *c, uint8_t type, uint8_t version,
     case DC_MSG_REGISTERED:
       p->ready = true;
       p->backoff_ms = 0;
+      p->failed_in_row = 0;
       DC_INFO("agent", "registered with master");
       /* Results the master has not acknowledged yet go again. */
       provider_resend_results(p);
@@ -124,13 +141,14 @@ static void on_frame(struct dc_conn *c, uint8_t type, uint8_t version,
 static void on_ready(struct dc_conn *c, void *ud) {
   struct dc_provider *p = ud;
   const uint8_t *pk = dc_conn_peer_pk(c);
-  if (!p->pin_master) {
-    /* Trust on first use: remember the master's key for later sessions. */
-    memcpy(p->master_pk, pk, DC_PK_BYTES);
-    p->pin_master = true;
+  size_t i = p->cur;
+  if (!p->pin_master[i]) {
+    /* Trust on first use: remember this master's key for later sessions. */
+    memcpy(p->master_pk[i], pk, DC_PK_BYTES);
+    p->pin_master[i] = true;
     char hex[DC_PK_HEX_LEN + 1], path[4200];
     dc_hex_encode(pk, DC_PK_BYTES, hex);
-    snprintf(path, sizeof path, "%s/master.pub", p->cfg.data_dir);
+    pin_path(p, i, path, sizeof path);
     dc_write_file_atomic(path, hex, DC_PK_HEX_LEN, 0644);
   }
   DC_INFO("agent", "session up master=%.16s", dc_conn_peer_addr(c));
@@ -150,9 +168,10 @@ static void on_close(struct dc_conn *c, int err, const char *reason, void *ud) {
 
 static void connect_master(struct dc_provider *p) {
   if (p->stopping || p->conn) return;
-  int rc = dc_conn_connect(p->loop, p->cfg.master_host, p->cfg.master_port,
-                           &p->id, p->pin_master ? p->master_pk : NULL, on_ready,
-                           on_frame, on_close, p, &p->conn);
+  size_t i = p->cur;
+  int rc = dc_conn_connect(p->loop, p->cfg.masters[i].host, p->cfg.masters[i].port,
+                           &p->id, p->pin_master[i] ? p->master_pk[i] : NULL,
+                           on_ready, on_frame, on_close, p, &p->conn);
   if (rc) {
     p->conn = NULL;
     schedule_reconnect(p);
@@ -177,18 +196,21 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 static int load_master_pin(struct dc_provider *p) {
-  const char *hex = p->cfg.master_key;
-  char *text = NULL;
-  char path[4200];
-  snprintf(path, sizeof path, "%s/master.pub", p->cfg.data_dir);
-  if (!hex && dc_read_file(path, 256, &text, NULL) == DC_OK) hex = text;
-  int rc = DC_OK;
-  if (hex) {
-    rc = dc_hex_decode(hex, p->master_pk, DC_PK_BYTES);
-    p->pin_master = rc == DC_OK;
+  for (size_t i = 0; i < p->cfg.nmasters; i++) {
+    const char *hex = i == 0 && p->cfg.nmasters == 1 ? p->cfg.master_key : NULL;
+    char *text = NULL;
+    char path[4200];
+    pin_path(p, i, path, sizeof path);
+    if (!hex && dc_read_file(path, 256, &text, NULL) == DC_OK) hex = text;
+    int rc = DC_OK;
+    if (hex) {
+      rc = dc_hex_decode(hex, p->master_pk[i], DC_PK_BYTES);
+      p->pin_master[i] = rc == DC_OK;
+    }
+    dc_free(text);
+    if (rc) return DC_EINVAL;
   }
-  dc_free(text);
-  return rc ? DC_EINVAL : DC_OK;
+  return DC_OK;
 }
 
 int dc_provider_run(const struct dc_provider_config *cfg) {
@@ -222,9 +244,9 @@ int dc_provider_run(const struct dc_provider_config *cfg) {
     char hex[DC_PK_HEX_LEN + 1];
     dc_identity_hex(&p->id, hex);
     DC_INFO("agent", "ready node=%.16s cpu_millis=%u memory_mb=%llu sandbox=%s "
-            "master=%s:%u", hex, p->node.cpu_millis,
+            "masters=%zu first=%s:%u", hex, p->node.cpu_millis,
             (unsigned long long)p->node.memory_mb, dc_sandbox_mechanism(&p->sb),
-            cfg->master_host, cfg->master_port);
+            cfg->nmasters, cfg->masters[0].host, cfg->masters[0].port);
     uv_signal_start(&p->sigint, on_signal, SIGINT);
     uv_signal_start(&p->sigterm, on_signal, SIGTERM);
     uv_timer_start(&p->heartbeat, heartbeat_cb, cfg->heartbeat_ms, cfg->heartbeat_ms);

@@ -8,11 +8,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define DC_PROVIDER_MASTERS_MAX 8
+
 struct dc_provider_config {
   const char *data_dir;          /* provider.key, task work dirs */
-  const char *master_host;
-  uint16_t master_port;          /* the master's session port */
-  const char *master_key;        /* hex key to pin, or NULL (trust on first use) */
+  /* Every master's session address: the agent holds one session, to the
+   * leader (followers refuse sessions), and moves down the list when a
+   * session cannot be opened or closes. */
+  struct {
+    const char *host;
+    uint16_t port;
+  } masters[DC_PROVIDER_MASTERS_MAX];
+  size_t nmasters;
+  const char *master_key;        /* hex key to pin (one master only), or NULL:
+                                    trust each master's key on first use */
   const char *name;              /* NULL = host name */
   uint32_t cpu_millis;           /* 0 = all online CPUs */
   uint64_t memory_mb;            /* 0 = physical memory */

@@ -41,8 +41,11 @@ struct dc_provider {
   struct dc_provider_config cfg;
   uv_loop_t *loop;
   struct dc_identity id;
-  uint8_t master_pk[DC_PK_BYTES];
-  bool pin_master;
+  uint8_t master_pk[DC_PROVIDER_MASTERS_MAX][DC_PK_BYTES];
+  bool pin_master[DC_PROVIDER_MASTERS_MAX];
+  size_t cur;                    /* the master tried or connected now */
+  size_t failed_in_row;          /* connections that failed since the last
+                                    registration: a whole round backs off */
   struct dc_sandbox sb;
   struct dc_conn *conn;
   bool ready;                    /* session established and registered */

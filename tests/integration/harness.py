@@ -44,26 +44,48 @@ def finish():
 
 
 class Cloud:
-    def __init__(self, providers=3, hb_timeout_ms=3000, restart=True):
+    def __init__(self, providers=3, hb_timeout_ms=3000, restart=True, masters=1):
         self.dir = tempfile.mkdtemp(prefix="dc-e2e-")
         self.home = os.path.join(self.dir, "home")
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}"
+        self.apis = [self.api]
         self.providers = providers
+        self.masters = masters
         self.env = dict(os.environ, DEEPCLOUD_API=self.api, DEEPCLOUD_HOME=self.home)
         self.log = open(os.path.join(self.dir, "dev.out"), "w")
         self.proc = subprocess.Popen(
             [BIN, "dev", "--providers", str(providers), "--data",
              os.path.join(self.dir, "cloud"), "--api", f"127.0.0.1:{self.port}",
+             "--masters", str(masters),
              "--heartbeat-timeout-ms", str(hb_timeout_ms),
              "--restart=" + ("true" if restart else "false")],
             stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        if masters > 1:
+            urls = os.path.join(self.dir, "cloud", "api.urls")
+            deadline = time.time() + 30
+            while not os.path.exists(urls) and time.time() < deadline:
+                time.sleep(0.1)
+            with open(urls) as f:
+                self.apis = f.read().strip().split(",")
+            self.env["DEEPCLOUD_API"] = ",".join(self.apis)
         self.wait_providers(providers, 60)
 
+    def leader_api(self, timeout=30):
+        """The API URL of the master that says it leads (waits for one)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for a in self.apis:
+                h = self.health(a)
+                if h and h.get("leader"):
+                    return a
+            time.sleep(0.05)
+        raise RuntimeError("no leader")
+
     # ---- HTTP ----
-    def http(self, method, path, body=None, headers=None):
+    def http(self, method, path, body=None, headers=None, api=None):
         data = body if isinstance(body, (bytes, type(None))) else body.encode()
-        req = urllib.request.Request(self.api + path, data=data, method=method,
+        req = urllib.request.Request((api or self.api) + path, data=data, method=method,
                                      headers=headers or {})
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
@@ -105,12 +127,20 @@ class Cloud:
         finally:
             s.close()
 
-    def get(self, path):
-        return self.http("GET", path)
+    def get(self, path, api=None, headers=None):
+        return self.http("GET", path, api=api or self.leader_or_first(), headers=headers)
 
-    def health(self):
+    def leader_or_first(self):
+        if self.masters == 1:
+            return self.api
         try:
-            st, b = self.get("/v1/health")
+            return self.leader_api(timeout=15)
+        except RuntimeError:
+            return self.api
+
+    def health(self, api=None):
+        try:
+            st, b = self.http("GET", "/v1/health", api=api or self.api)
             return b if st == 200 else None
         except (urllib.error.URLError, ConnectionError, OSError):
             return None
@@ -118,7 +148,11 @@ class Cloud:
     def wait_providers(self, n, timeout):
         deadline = time.time() + timeout
         while time.time() < deadline:
-            h = self.health()
+            h = None
+            for a in self.apis:
+                h = self.health(a)
+                if h and h.get("leader"):
+                    break
             if h and h.get("providers_live", 0) >= n:
                 return h
             if self.proc.poll() is not None:

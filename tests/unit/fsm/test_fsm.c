@@ -325,6 +325,79 @@ static void test_deterministic_replay(void **state) {
   dc_fsm_close(g);
 }
 
+/* A snapshot restored into another database gives the same state hash; the
+ * hash sees any change; a reader connection opened before the restore keeps
+ * working and sees the restored state; garbage images change nothing. */
+static void test_snapshot_restore_and_hash(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  submit(x, JOB, "", DAG);
+  assign(x, JOB ".a.0", 1);
+  uint8_t *img;
+  size_t len;
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_snapshot(x->f, &img, &len, &err), DC_OK);
+  uint64_t idx = 0;
+  assert_int_equal(dc_fsm_image_applied_index(img, len, &idx), DC_OK);
+  assert_int_equal(idx, dc_fsm_applied_index(x->f));
+
+  char p2[320];
+  snprintf(p2, sizeof p2, "%s/other.db", x->dir);
+  struct dc_fsm *g;
+  assert_int_equal(dc_fsm_open(p2, false, &g, &err), DC_OK);
+  sqlite3 *reader;
+  assert_int_equal(dc_fsm_open_reader(p2, &reader), DC_OK);
+  /* garbage changes nothing */
+  uint8_t junk[200] = "SQLite format 3";
+  assert_int_not_equal(dc_fsm_restore(g, junk, sizeof junk, &err), DC_OK);
+  assert_int_not_equal(dc_fsm_restore(g, junk + 1, 50, &err), DC_OK);
+  assert_int_equal(dc_fsm_applied_index(g), 0);
+
+  assert_int_equal(dc_fsm_restore(g, img, len, &err), DC_OK);
+  dc_fsm_snapshot_free(img);
+  assert_int_equal(dc_fsm_applied_index(g), dc_fsm_applied_index(x->f));
+  assert_int_equal(dc_fsm_schema_version(g), DC_FSM_SCHEMA_VERSION);
+  uint8_t h1[DC_FSM_HASH_BYTES], h2[DC_FSM_HASH_BYTES];
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(x->f), true, h1), DC_OK);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), true, h2), DC_OK);
+  assert_memory_equal(h1, h2, sizeof h1);
+  sqlite3_stmt *s;
+  assert_int_equal(sqlite3_prepare_v2(reader, "SELECT count(*) FROM tasks", -1, &s, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(s, 0), 3);
+  sqlite3_finalize(s);
+
+  /* Both go on applying the same entries and stay equal; the restored one
+   * keeps its WAL journal mode. */
+  uint64_t next = x->next;
+  finish(x, JOB ".a.0", 1, DC_OUTCOME_SUCCEEDED);
+  struct dc_fsm_result r;
+  sqlite3_prepare_v2(dc_fsm_db(x->f), "SELECT idx, data FROM log WHERE idx >= ?1", -1, &s, NULL);
+  sqlite3_bind_int64(s, 1, (sqlite3_int64)next);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    struct dc_fsm_entry e = {(uint64_t)sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 0 + 1),
+                             (size_t)sqlite3_column_bytes(s, 1)};
+    assert_int_equal(dc_fsm_apply_batch(g, &e, 1, &r, &err), DC_OK);
+    assert_int_equal(r.code, DC_OK);
+  }
+  sqlite3_finalize(s);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(x->f), true, h1), DC_OK);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), true, h2), DC_OK);
+  assert_memory_equal(h1, h2, sizeof h1);
+  sqlite3_prepare_v2(dc_fsm_db(g), "PRAGMA journal_mode", -1, &s, NULL);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_string_equal(sqlite3_column_text(s, 0), "wal");
+  sqlite3_finalize(s);
+
+  /* One changed value changes the hash. */
+  assert_int_equal(sqlite3_exec(dc_fsm_db(g), "UPDATE tasks SET retries = retries + 1 WHERE rowid = 1", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), true, h2), DC_OK);
+  assert_memory_not_equal(h1, h2, sizeof h1);
+  sqlite3_close(reader);
+  dc_fsm_close(g);
+}
+
 /* A full disk during apply is a storage error for the caller (who stops the
  * master), never a rejected command, and nothing of the batch sticks. */
 static void test_storage_error_is_not_a_rejection(void **state) {
@@ -376,6 +449,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_restart_keeps_applied_index, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deterministic_replay, setup, teardown),
       cmocka_unit_test_setup_teardown(test_storage_error_is_not_a_rejection, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_snapshot_restore_and_hash, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Whole-state images and state hashes: what the replicated log needs to
+ * compact itself (a snapshot is a consistent copy of the SQLite state) and to
+ * prove that replicas agree (a hash of every table's rows in a fixed order).
+ */
+#include <sodium.h>
+#include <stdlib.h>
+
+#include "fsm/fsm_int.h"
+
+/* Bytes 18 and 19 of a database header are the read and write format
+ * versions: 2 means WAL. An in-memory copy cannot be in WAL mode, so the
+ * image is marked legacy before it is deserialized (the file it is copied
+ * into keeps its own journal mode). */
+#define HDR_READ_VERSION 18
+#define HDR_WRITE_VERSION 19
+
+int dc_fsm_snapshot(struct dc_fsm *f, uint8_t **out, size_t *len,
+                    struct dc_errmsg *err) {
+  sqlite3_int64 sz = 0;
+  /* Reads every page through the pager inside one read transaction, so the
+   * image is consistent and includes what is still in the WAL. */
+  unsigned char *img = sqlite3_serialize(f->db, "main", &sz, 0);
+  if (!img) {
+    dc_errmsg_set(err, "serialize: %s", sqlite3_errmsg(f->db));
+    return DC_EDB;
+  }
+  *out = img;
+  *len = (size_t)sz;
+  return DC_OK;
+}
+
+void dc_fsm_snapshot_free(uint8_t *image) { sqlite3_free(image); }
+
+static int meta_of(sqlite3 *db, const char *key, int64_t *v) {
+  sqlite3_stmt *s = NULL;
+  *v = 0;
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &s,
+                         NULL) != SQLITE_OK)
+    return DC_EDB;
+  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? DC_OK : DC_EDB;
+}
+
+/* Opens a read-only in-memory copy of an image. OUT: *out. */
+static int open_image(const uint8_t *image, size_t len, sqlite3 **out,
+                      struct dc_errmsg *err) {
+  if (len < 100 || memcmp(image, "SQLite format 3", 16) != 0) {
+    dc_errmsg_set(err, "not a database image (%zu bytes)", len);
+    return DC_EPROTO;
+  }
+  sqlite3 *mem = NULL;
+  if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    sqlite3_close(mem);
+    dc_errmsg_set(err, "cannot open a memory database");
+    return DC_ENOMEM;
+  }
+  unsigned char *copy = sqlite3_malloc64(len);
+  if (!copy) {
+    sqlite3_close(mem);
+    return DC_ENOMEM;
+  }
+  memcpy(copy, image, len);
+  copy[HDR_READ_VERSION] = copy[HDR_WRITE_VERSION] = 1;
+  if (sqlite3_deserialize(mem, "main", copy, (sqlite3_int64)len, (sqlite3_int64)len,
+                          SQLITE_DESERIALIZE_FREEONCLOSE |
+                              SQLITE_DESERIALIZE_READONLY) != SQLITE_OK) {
+    dc_errmsg_set(err, "image rejected: %s", sqlite3_errmsg(mem));
+    sqlite3_close(mem);
+    return DC_EPROTO;
+  }
+  *out = mem;
+  return DC_OK;
+}
+
+int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
+                               uint64_t *out) {
+  sqlite3 *mem;
+  struct dc_errmsg err = {{0}};
+  int64_t v = 0;
+  if (open_image(image, len, &mem, &err)) return DC_EPROTO;
+  int rc = meta_of(mem, "applied_index", &v);
+  sqlite3_close(mem);
+  *out = (uint64_t)v;
+  return rc ? DC_EPROTO : DC_OK;
+}
+
+int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
+                   struct dc_errmsg *err) {
+  sqlite3 *mem;
+  int rc = open_image(image, len, &mem, err);
+  if (rc) return rc;
+  int64_t applied = 0, schema = 0;
+  if (meta_of(mem, "applied_index", &applied) ||
+      meta_of(mem, "schema_version", &schema)) {
+    dc_errmsg_set(err, "restore: image has no readable meta table");
+    sqlite3_close(mem);
+    return DC_EPROTO;
+  }
+  /* The backup API copies page by page into the live file under its own
+   * write transaction: the FSM's connection keeps its prepared statements
+   * (they re-prepare on the schema change) and readers on other
+   * connections simply see the new state at their next read transaction. */
+  sqlite3_backup *b = sqlite3_backup_init(f->db, "main", mem, "main");
+  if (!b) {
+    dc_errmsg_set(err, "restore: backup: %s", sqlite3_errmsg(f->db));
+    sqlite3_close(mem);
+    return DC_EDB;
+  }
+  int step = sqlite3_backup_step(b, -1);
+  if (sqlite3_backup_finish(b) != SQLITE_OK || step != SQLITE_DONE) {
+    dc_errmsg_set(err, "restore: copy failed: %s", sqlite3_errmsg(f->db));
+    rc = DC_EDB;
+  }
+  sqlite3_close(mem);
+  if (rc) return rc;
+  f->applied_index = (uint64_t)applied;
+  f->schema_version = (uint32_t)schema;
+  return DC_OK;
+}
+
+static void hash_value(crypto_generichash_state *h, sqlite3_stmt *s, int i) {
+  uint8_t tag = (uint8_t)sqlite3_column_type(s, i);
+  crypto_generichash_update(h, &tag, 1);
+  switch (tag) {
+    case SQLITE_INTEGER: {
+      int64_t v = sqlite3_column_int64(s, i);
+      crypto_generichash_update(h, (const uint8_t *)&v, sizeof v);
+      break;
+    }
+    case SQLITE_FLOAT: {
+      double v = sqlite3_column_double(s, i);
+      crypto_generichash_update(h, (const uint8_t *)&v, sizeof v);
+      break;
+    }
+    case SQLITE_TEXT:
+    case SQLITE_BLOB: {
+      const void *p = sqlite3_column_blob(s, i);
+      uint64_t n = (uint64_t)sqlite3_column_bytes(s, i);
+      crypto_generichash_update(h, (const uint8_t *)&n, sizeof n);
+      if (n) crypto_generichash_update(h, p, n);
+      break;
+    }
+    default: break; /* NULL: the tag says it all */
+  }
+}
+
+/* Hashes one table's rows in a total order: by every column, so the order
+ * does not depend on rowids or on how the table was filled. */
+static int hash_table(sqlite3 *db, const char *name,
+                      crypto_generichash_state *h) {
+  char sql[512];
+  sqlite3_stmt *s = NULL;
+  snprintf(sql, sizeof sql, "SELECT * FROM \"%s\" LIMIT 0", name);
+  if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) return DC_EDB;
+  int ncol = sqlite3_column_count(s);
+  sqlite3_finalize(s);
+  struct dc_buf q = {.max = 1 << 16};
+  int rc = dc_buf_printf(&q, "SELECT * FROM \"%s\" ORDER BY ", name);
+  for (int i = 1; !rc && i <= ncol; i++)
+    rc = dc_buf_printf(&q, "%s%d", i > 1 ? "," : "", i);
+  if (!rc) rc = dc_buf_cstr(&q);
+  if (rc || sqlite3_prepare_v2(db, (const char *)q.data, -1, &s, NULL) !=
+                SQLITE_OK) {
+    dc_buf_free(&q);
+    return DC_EDB;
+  }
+  dc_buf_free(&q);
+  crypto_generichash_update(h, (const uint8_t *)name, strlen(name) + 1);
+  int step;
+  while ((step = sqlite3_step(s)) == SQLITE_ROW)
+    for (int i = 0; i < ncol; i++) hash_value(h, s, i);
+  sqlite3_finalize(s);
+  return step == SQLITE_DONE ? DC_OK : DC_EDB;
+}
+
+int dc_fsm_state_hash(sqlite3 *db, bool with_log,
+                      uint8_t out[DC_FSM_HASH_BYTES]) {
+  crypto_generichash_state h;
+  crypto_generichash_init(&h, NULL, 0, DC_FSM_HASH_BYTES);
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT name FROM sqlite_schema WHERE type = 'table'"
+                         " AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                         -1, &s, NULL) != SQLITE_OK)
+    return DC_EDB;
+  int rc = DC_OK, step;
+  while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+    const char *name = (const char *)sqlite3_column_text(s, 0);
+    if (!with_log && !strcmp(name, "log")) continue;
+    rc = hash_table(db, name, &h);
+  }
+  sqlite3_finalize(s);
+  if (rc) return rc;
+  crypto_generichash_final(&h, out, DC_FSM_HASH_BYTES);
+  return DC_OK;
+}
