@@ -10,6 +10,9 @@
  * longer WAL between checkpoints copies each of them into the database
  * file (and syncs it) far less often. 8,192 pages ≈ 32 MiB of WAL. */
 #define FSM_WAL_CHECKPOINT_PAGES 8192
+/* Reading pages through a memory map instead of one pread each: a whole-
+ * state snapshot reads every page, and system calls are not cheap. */
+#define FSM_MMAP_BYTES (1LL << 30)
 
 static int db_err(struct dc_fsm *f, const char *what) {
   dc_errmsg_set(&f->err, "%s: %s", what, sqlite3_errmsg(f->db));
@@ -121,8 +124,9 @@ int dc_fsm_open(const char *path, bool sync_full, struct dc_fsm **out,
   snprintf(pragmas, sizeof pragmas,
            "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
            "PRAGMA foreign_keys=OFF; PRAGMA busy_timeout=5000;"
-           "PRAGMA wal_autocheckpoint=%d;",
-           sync_full ? "FULL" : "NORMAL", FSM_WAL_CHECKPOINT_PAGES);
+           "PRAGMA wal_autocheckpoint=%d; PRAGMA mmap_size=%lld;",
+           sync_full ? "FULL" : "NORMAL", FSM_WAL_CHECKPOINT_PAGES,
+           (long long)FSM_MMAP_BYTES);
   int rc = fsm_exec(f, pragmas);
   if (!rc)
     rc = fsm_exec(f,

@@ -6,6 +6,7 @@
  * at the end of the loop turn: one SQLite transaction per turn, as in the
  * `local` back end. Snapshots and barriers flush the buffer first, so what
  * c-raft believes applied is always what SQLite holds when it matters. */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -521,6 +522,12 @@ int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
                   (unsigned long long)dc_fsm_applied_index(fsm), cfg->dir);
     return DC_EINVAL;
   }
+  /* Snapshots allocate a buffer the size of the state, twice (SQLite's
+   * image, then raft's copy). Fresh pages are expensive to fault in, so keep
+   * freed heap memory instead of returning it: the next snapshot reuses it
+   * warm. (glibc caps the mmap threshold at 32 MiB on 64-bit.) */
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   struct rlog *rl = dc_calloc(1, sizeof *rl);
   if (!rl) return DC_ENOMEM;
   rl->base.ops = &rl_ops;

@@ -139,7 +139,10 @@ static int start(struct dc_master *m) {
     return rc;
   }
   snprintf(m->state_path, sizeof m->state_path, "%s/state.db", m->cfg.data_dir);
-  if ((rc = dc_fsm_open(m->state_path, m->cfg.sync_full, &m->fsm, &err))) {
+  /* With raft, the raft log is what must survive power loss (c-raft fsyncs
+   * it); a state that lost its last transactions is replayed from it. */
+  bool sync_full = m->cfg.sync_full && !m->cfg.raft_addr;
+  if ((rc = dc_fsm_open(m->state_path, sync_full, &m->fsm, &err))) {
     DC_ERROR("master", "state: %s", err.text);
     return rc;
   }
