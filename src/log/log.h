@@ -97,7 +97,8 @@ struct dc_log_raft_config {
   unsigned election_timeout_ms; /* 0 = default (DC_LOG_RAFT_ELECTION_MS) */
   unsigned heartbeat_timeout_ms;
   unsigned snapshot_threshold;  /* entries between snapshots */
-  unsigned snapshot_trailing;   /* entries kept behind a snapshot */
+  unsigned snapshot_trailing;   /* entries kept behind a snapshot (0 =
+                                   min(default, threshold / 4 + 1)) */
 };
 
 #define DC_LOG_RAFT_ELECTION_MS 300

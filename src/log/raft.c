@@ -567,12 +567,15 @@ int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
   raft_set_heartbeat_timeout(&rl->raft, cfg->heartbeat_timeout_ms
                                             ? cfg->heartbeat_timeout_ms
                                             : DC_LOG_RAFT_HEARTBEAT_MS);
-  raft_set_snapshot_threshold(&rl->raft, cfg->snapshot_threshold
-                                             ? cfg->snapshot_threshold
-                                             : DC_LOG_RAFT_SNAPSHOT_THRESHOLD);
-  raft_set_snapshot_trailing(&rl->raft, cfg->snapshot_trailing
-                                            ? cfg->snapshot_trailing
-                                            : DC_LOG_RAFT_SNAPSHOT_TRAILING);
+  unsigned threshold = cfg->snapshot_threshold ? cfg->snapshot_threshold
+                                               : DC_LOG_RAFT_SNAPSHOT_THRESHOLD;
+  /* Keeping more entries behind a snapshot than between two snapshots
+   * would make compaction pointless. */
+  unsigned trailing = cfg->snapshot_trailing
+                          ? cfg->snapshot_trailing
+                          : DC_MIN(DC_LOG_RAFT_SNAPSHOT_TRAILING, threshold / 4 + 1);
+  raft_set_snapshot_threshold(&rl->raft, threshold);
+  raft_set_snapshot_trailing(&rl->raft, trailing);
   /* A server cut off and coming back must not depose a healthy leader. */
   raft_set_pre_vote(&rl->raft, true);
 

@@ -44,7 +44,8 @@ def finish():
 
 
 class Cloud:
-    def __init__(self, providers=3, hb_timeout_ms=3000, restart=True, masters=1):
+    def __init__(self, providers=3, hb_timeout_ms=3000, restart=True, masters=1,
+                 extra_env=None):
         self.dir = tempfile.mkdtemp(prefix="dc-e2e-")
         self.home = os.path.join(self.dir, "home")
         self.port = free_port()
@@ -52,7 +53,8 @@ class Cloud:
         self.apis = [self.api]
         self.providers = providers
         self.masters = masters
-        self.env = dict(os.environ, DEEPCLOUD_API=self.api, DEEPCLOUD_HOME=self.home)
+        self.env = dict(os.environ, DEEPCLOUD_API=self.api, DEEPCLOUD_HOME=self.home,
+                        **(extra_env or {}))
         self.log = open(os.path.join(self.dir, "dev.out"), "w")
         self.proc = subprocess.Popen(
             [BIN, "dev", "--providers", str(providers), "--data",

@@ -86,7 +86,10 @@ def all_present(cloud, apis, acked):
     return ok
 
 
-cloud = Cloud(providers=3, masters=3, restart=True)
+# A tiny snapshot threshold (every master reads it from the environment),
+# so a follower that falls behind must be sent a snapshot.
+cloud = Cloud(providers=3, masters=3, restart=True,
+              extra_env={"DEEPCLOUD_RAFT_SNAPSHOT_THRESHOLD": "32"})
 try:
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -172,6 +175,26 @@ try:
     check(h is not None and not h["leader"], "the thawed old leader stepped down")
     both = load.acked + load2.acked
     all_present(cloud, cloud.apis, both)
+
+    # ---- a master killed while behind restarts from a snapshot ----
+    # Frozen first (so nothing the leader sends reaches its state), killed,
+    # then restarted by the supervisor: by then the leader has compacted the
+    # entries it lacks, so it must be sent a snapshot.
+    lag = next(a for a in cloud.apis if a != cloud.leader_api())
+    lname = master_name(cloud, lag)
+    lpid = cloud.pid(lname)
+    load3 = Load(cloud)
+    load3.start()
+    os.kill(lpid, signal.SIGSTOP)
+    time.sleep(6)
+    os.kill(lpid, signal.SIGKILL)
+    time.sleep(3)
+    load3.join()
+    both = both + load3.acked
+    all_present(cloud, [lag], both)
+    with open(os.path.join(cloud.dir, "cloud", f"{lname}.log")) as f:
+        restored = "restored snapshot" in f.read()
+    check(restored, f"{lname} restarted and caught up by restoring a snapshot")
 
     # ---- a wiped data dir rejoins under a new id ----
     lst = cloud.cli_json("master", "list")
