@@ -14,7 +14,7 @@
 /* The schema version this build migrates to. Migrations are themselves log
  * commands (DC_CMD_MIGRATE), so every replica runs the same DDL at the same
  * point of the log. */
-#define DC_FSM_SCHEMA_VERSION 1
+#define DC_FSM_SCHEMA_VERSION 2
 
 struct dc_fsm;
 
@@ -68,6 +68,36 @@ sqlite3 *dc_fsm_db(struct dc_fsm *f);
 /* Opens a read-only connection to the same database for readers (API,
  * scheduler). Errors: DC_EDB. */
 int dc_fsm_open_reader(const char *path, sqlite3 **out);
+
+/* A hash (BLAKE2b-256) of every table of replicated state, rows in a total
+ * order: two databases with equal hashes hold the same state. The log and
+ * the applied index are not included. Errors: DC_EDB, DC_ENOMEM. */
+int dc_fsm_state_hash(sqlite3 *db, uint8_t out[32]);
+
+struct dc_fsm_verify_report {
+  bool ok;                /* false: message says what, bad_height where */
+  int64_t bad_height;     /* -1 when ok */
+  char message[256];
+  uint64_t blocks;        /* blocks verified */
+  uint64_t commands;      /* commands inside them */
+  uint64_t txs;           /* signed transactions re-verified and replayed */
+  uint64_t last_index;    /* last log index inside a verified block */
+  uint64_t tail;          /* entries after the last block, replayed too */
+  bool tail_complete;     /* the tail reached the source's applied index, so
+                             the final states were compared */
+};
+
+/* `ledger verify`: walks the blocks of src from height 0, checking each
+ * header hash and prev link, the Merkle root of its stored commands, every
+ * transaction signature, and replays every command into a fresh FSM at
+ * scratch_path (which must not exist) comparing each outcome and block
+ * hash; then, if src's log still holds the unsealed tail, replays it and
+ * compares the whole state (dc_fsm_state_hash). src is only read: pass a
+ * copy of a live database. A discrepancy is not an error: rep->ok = false.
+ * Errors: DC_ENOTFOUND (no ledger), DC_EDB, DC_ENOMEM. */
+int dc_fsm_verify_chain(sqlite3 *src, const char *scratch_path,
+                        struct dc_fsm_verify_report *rep,
+                        struct dc_errmsg *err);
 
 /* Task and job states as stored in the database. */
 #define DC_TASK_BLOCKED "blocked"     /* waiting on `after` dependencies */

@@ -10,7 +10,7 @@
 #include "fsm/fsm.h"
 #include "proto/proto.h"
 
-#define FSM_STMT_CACHE 96
+#define FSM_STMT_CACHE 192
 
 struct dc_fsm {
   sqlite3 *db;
@@ -55,6 +55,13 @@ int fsm_task_started(struct dc_fsm *f, const struct dc_cmd *c,
                      struct dc_fsm_result *res);
 int fsm_task_finished(struct dc_fsm *f, const struct dc_cmd *c,
                       struct dc_fsm_result *res);
+
+/* The ledger (apply_ledger.c: user transactions; apply_escrow.c: job
+ * escrow, slashes and rewards; apply_block.c: genesis and block seals). */
+int fsm_ledger_tx(struct dc_fsm *f, const struct dc_cmd *c, uint64_t index,
+                  struct dc_fsm_result *res);
+int fsm_ledger_sys(struct dc_fsm *f, const struct dc_cmd *c,
+                   const struct dc_fsm_entry *e, struct dc_fsm_result *res);
 
 /* Re-evaluates a job after one of its tasks reached a final state:
  * unblocks dependents whose dependencies all succeeded, fails dependents of

@@ -16,6 +16,8 @@ static const char *const cmd_names[] = {
     [DC_CMD_TASK_ASSIGN] = "task_assign",
     [DC_CMD_TASK_STARTED] = "task_started",
     [DC_CMD_TASK_FINISHED] = "task_finished",
+    [DC_CMD_TX] = "tx",
+    [DC_CMD_LEDGER] = "ledger",
 };
 
 static bool cmd_type_known(uint16_t type) {
@@ -27,6 +29,10 @@ const char *dc_cmd_type_name(uint16_t type) {
 }
 
 /* ---- encode ------------------------------------------------------------- */
+
+static size_t blob_max(uint16_t type) {
+  return type == DC_CMD_TX ? DC_CMD_TX_MAX : DC_CMD_LEDGER_MAX;
+}
 
 static void put_assign(struct proto_w *w, const struct dc_cmd_task_assign *a) {
   pw_count(w, a->n, 1, DC_ASSIGN_MAX);
@@ -70,6 +76,11 @@ static void put_body(struct proto_w *w, const struct dc_cmd *c) {
     break;
   case DC_CMD_TASK_FINISHED:
     proto_put_task_result(w, &c->u.task_finished.r);
+    break;
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER:
+    if (!c->u.blob.len || !c->u.blob.data) pw_fail(w, DC_EINVAL);
+    pw_bytes(w, c->u.blob.data, c->u.blob.len, blob_max(c->type));
     break;
   default:
     pw_fail(w, DC_EINVAL);
@@ -137,6 +148,11 @@ static void get_body(struct dc_reader *r, unsigned ver, struct dc_cmd *c) {
   case DC_CMD_TASK_FINISHED:
     proto_get_task_result(r, &c->u.task_finished.r);
     break;
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER:
+    proto_get_bytes_dup(r, &c->u.blob.data, &c->u.blob.len, blob_max(c->type));
+    if (!r->err && !c->u.blob.len) pr_fail(r, DC_EPROTO);
+    break;
   default: /* unreachable: the type was checked against cmd_names */
     pr_fail(r, DC_EPROTO);
   }
@@ -189,6 +205,10 @@ void dc_cmd_free(struct dc_cmd *c) {
     break;
   case DC_CMD_TASK_FINISHED:
     proto_task_result_free(&c->u.task_finished.r);
+    break;
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER:
+    dc_free(c->u.blob.data);
     break;
   default: /* migrate, job_cancel, unknown: nothing owned */
     break;

@@ -46,6 +46,8 @@
 #define DC_TASK_JSON_MAX (2 * 1024 * 1024)
 #define DC_LOG_CHUNK_MAX (64 * 1024)
 #define DC_MSG_REASON_MAX 1024 /* TASK_ACK and KILL_TASK reasons */
+#define DC_CMD_TX_MAX 512      /* an encoded ledger transaction */
+#define DC_CMD_LEDGER_MAX (256 * 1024) /* an encoded ledger system op */
 /* Upper bounds of any encoding, for sizing log entries and net frames. */
 #define DC_CMD_MAX_BYTES (2 * 1024 * 1024)
 #define DC_MSG_MAX_BYTES (DC_TASK_JSON_MAX + 4096)
@@ -121,6 +123,8 @@ enum dc_cmd_type {
   DC_CMD_TASK_ASSIGN = 6,
   DC_CMD_TASK_STARTED = 7,
   DC_CMD_TASK_FINISHED = 8,
+  DC_CMD_TX = 9,            /* a signed ledger transaction (src/ledger) */
+  DC_CMD_LEDGER = 10,       /* a ledger system operation, leader only */
 };
 
 struct dc_cmd_migrate {
@@ -160,6 +164,12 @@ struct dc_cmd_task_started {
 struct dc_cmd_task_finished {
   struct dc_task_result r;
 };
+/* TX and LEDGER carry the ledger's own canonical encoding (ledger.h), kept
+ * opaque here so the log codec never changes when the ledger's does. */
+struct dc_cmd_blob {
+  uint8_t *data;                     /* 1..DC_CMD_TX_MAX / DC_CMD_LEDGER_MAX */
+  size_t len;
+};
 
 struct dc_cmd {
   uint16_t type;                     /* enum dc_cmd_type: selects the union member */
@@ -174,6 +184,7 @@ struct dc_cmd {
     struct dc_cmd_task_assign task_assign;
     struct dc_cmd_task_started task_started;
     struct dc_cmd_task_finished task_finished;
+    struct dc_cmd_blob blob;         /* TX, LEDGER */
   } u;
 };
 
