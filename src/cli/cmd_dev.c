@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "cli/cli.h"
+#include "crypto/crypto.h"
 
 #define DEV_PROVIDERS_MAX 64
 #define DEV_STOP_GRACE_MS 5000
@@ -227,9 +228,37 @@ int cli_dev(int argc, char **argv) {
   char pf[4400];
   snprintf(pf, sizeof pf, "%s/session.port", mdir);
   unlink(pf);
+  /* Dev providers are staked from the genesis: their keys must exist
+   * before the master proposes it. */
+  static char stake[DEV_PROVIDERS_MAX * (DC_PK_HEX_LEN + 1) + 1];
+  char stakefile[4400];
+  stake[0] = '\0';
+  for (uint32_t i = 0; i < nprov; i++) {
+    char pdir[4300], kp[4400], hex[DC_PK_HEX_LEN + 1];
+    struct dc_identity pid;
+    snprintf(pdir, sizeof pdir, "%s/provider-%u", d.dir, i + 1);
+    snprintf(kp, sizeof kp, "%s/provider.key", pdir);
+    if (dc_mkdir_p(pdir, 0700) || dc_identity_load_or_create(kp, &pid, NULL)) {
+      fprintf(stderr, "error: cannot create the key of %s\n", pdir);
+      return 1;
+    }
+    dc_identity_hex(&pid, hex);
+    dc_identity_close(&pid);
+    if (i) strcat(stake, ",");
+    strcat(stake, hex);
+  }
+  /* Through a file: 64 keys do not fit one argument buffer. */
+  snprintf(stakefile, sizeof stakefile, "%s/dev-stake.txt", d.dir);
+  if (dc_write_file_atomic(stakefile, stake, strlen(stake), 0600)) {
+    fprintf(stderr, "error: cannot write %s\n", stakefile);
+    return 1;
+  }
+  char stakearg[4410];
+  snprintf(stakearg, sizeof stakearg, "@%s", stakefile);
   child_init(&d, &d.master, "master");
   const char *margs[] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr", api,
                          "--listen", "127.0.0.1:0", "--heartbeat-timeout-ms", hbt,
+                         "--dev", "--dev-stake", stakearg,
                          "--log-level", level, NULL};
   child_args(&d.master, margs);
   if (start_child(&d.master)) return 1;
