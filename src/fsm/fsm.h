@@ -88,14 +88,15 @@ struct dc_fsm_verify_report {
 };
 
 /* `ledger verify`: walks the blocks of src from height 0, checking each
- * header hash and prev link, the Merkle root of its stored commands, every
- * transaction signature, and replays every command into a fresh FSM at
- * scratch_path (which must not exist) comparing each outcome and block
- * hash; then, if src's log still holds the unsealed tail, replays it and
- * compares the whole state (dc_fsm_state_hash). src is only read: pass a
- * copy of a live database. A discrepancy is not an error: rep->ok = false.
+ * header hash and prev link, the Merkle root of its stored commands and
+ * every transaction signature. With replay it also applies every command
+ * to a fresh FSM at scratch_path (which must not exist) comparing each
+ * outcome (hence every nonce, head and balance rule) and block hash; then,
+ * if src's log still holds the unsealed tail, replays it and compares the
+ * whole state (dc_fsm_state_hash). src is only read: pass a copy of a live
+ * database. A discrepancy is not an error: rep->ok = false.
  * Errors: DC_ENOTFOUND (no ledger), DC_EDB, DC_ENOMEM. */
-int dc_fsm_verify_chain(sqlite3 *src, const char *scratch_path,
+int dc_fsm_verify_chain(sqlite3 *src, const char *scratch_path, bool replay,
                         struct dc_fsm_verify_report *rep,
                         struct dc_errmsg *err);
 

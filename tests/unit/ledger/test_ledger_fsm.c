@@ -323,7 +323,7 @@ static void run_verify(struct lfx *x, struct dc_fsm_verify_report *rep) {
   sqlite3 *src;
   assert_int_equal(dc_fsm_open_reader(x->path, &src), DC_OK);
   struct dc_errmsg err;
-  assert_int_equal(dc_fsm_verify_chain(src, scratch, rep, &err), DC_OK);
+  assert_int_equal(dc_fsm_verify_chain(src, scratch, true, rep, &err), DC_OK);
   sqlite3_close(src);
 }
 
@@ -406,7 +406,7 @@ static void test_upgrade_from_v1(void **state) {
   snprintf(scratch, sizeof scratch, "%s/v.db", x.dir);
   sqlite3 *src;
   assert_int_equal(dc_fsm_open_reader(x.path, &src), DC_OK);
-  assert_int_equal(dc_fsm_verify_chain(src, scratch, &rep, &err), DC_OK);
+  assert_int_equal(dc_fsm_verify_chain(src, scratch, true, &rep, &err), DC_OK);
   sqlite3_close(src);
   assert_true(rep.ok);
   lfx_close(&x);

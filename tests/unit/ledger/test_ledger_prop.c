@@ -294,7 +294,7 @@ static void replay_matches(struct prop *p) {
   sqlite3 *src;
   snprintf(path, sizeof path, "%s/verify.db", p->x.dir);
   assert_int_equal(dc_fsm_open_reader(p->x.path, &src), DC_OK);
-  assert_int_equal(dc_fsm_verify_chain(src, path, &rep, &err), DC_OK);
+  assert_int_equal(dc_fsm_verify_chain(src, path, true, &rep, &err), DC_OK);
   sqlite3_close(src);
   if (!rep.ok) fail_msg("verify: %s", rep.message);
   assert_true(rep.tail_complete);
