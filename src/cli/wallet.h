@@ -8,10 +8,12 @@
 #include "crypto/crypto.h"
 #include "ledger/ledger.h"
 
-/* <home>/wallet.key, mode 0600: JSON {"version":1,"pk":hex,"sk":hex}, or
- * with a passphrase {"version":1,"pk":hex,"sealed":{"kdf":"argon2id13",
- * "opslimit","memlimit","salt","nonce","box"}} (crypto_pwhash +
- * crypto_secretbox). */
+/* The wallet is the CLI's own key (<home>/key, 0600: the account that owns
+ * your jobs and pays their budgets), unless a sealed wallet exists:
+ * <home>/wallet.key, mode 0600, JSON {"version":1,"pk":hex,"sealed":
+ * {"kdf":"argon2id13","opslimit","memlimit","salt","nonce","box"}}
+ * (crypto_pwhash + crypto_secretbox), created by `wallet new` with a
+ * passphrase. */
 #define WALLET_FILE "wallet.key"
 
 /* The passphrase from --passphrase-file FILE (first line) or the

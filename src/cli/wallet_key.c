@@ -85,15 +85,26 @@ static int write_key(const struct client *c, const struct dc_identity *id,
   return rc;
 }
 
+/* The CLI's own key (<home>/key): the account that owns your jobs and pays
+ * their budgets. Without a passphrase it is the wallet. */
+static void plain_path(const struct client *c, char *out, size_t n) {
+  snprintf(out, n, "%s/key", c->home);
+}
+
 int wallet_create(const struct client *c, const char *pass,
                   struct dc_identity *id) {
   char path[4200];
   struct stat st;
-  path_of(c, path, sizeof path);
+  if (pass) path_of(c, path, sizeof path);
+  else plain_path(c, path, sizeof path);
   if (stat(path, &st) == 0) {
     fprintf(stderr, "error: %s already exists; a wallet is never overwritten "
                     "(move it away first if you really mean it)\n", path);
     return DC_EEXISTS;
+  }
+  if (!pass) {
+    if (dc_mkdir_p(c->home, 0700)) return DC_EIO;
+    return dc_identity_load_or_create(path, id, NULL);
   }
   int rc = dc_identity_generate(id);
   if (!rc) rc = write_key(c, id, pass);
@@ -132,11 +143,19 @@ int wallet_load(const struct client *c, const char *pass, bool create,
   struct stat st;
   path_of(c, path, sizeof path);
   if (stat(path, &st) != 0) {
-    if (!create) {
+    /* No sealed wallet: the CLI's own key is the wallet. */
+    plain_path(c, path, sizeof path);
+    if (!create && stat(path, &st) != 0) {
       fprintf(stderr, "error: no wallet in %s: run deepcloud wallet new\n", c->home);
       return DC_ENOTFOUND;
     }
-    return wallet_create(c, pass, id);
+    if (dc_mkdir_p(c->home, 0700)) return DC_EIO;
+    int rc = dc_identity_load_or_create(path, id, NULL);
+    if (rc == DC_EFORBIDDEN)
+      fprintf(stderr, "error: %s is readable by others; run: chmod 600 %s\n", path, path);
+    else if (rc)
+      fprintf(stderr, "error: cannot load %s: %s\n", path, dc_strerror(rc));
+    return rc;
   }
   if (st.st_mode & 077) {
     fprintf(stderr, "error: %s is readable by others; run: chmod 600 %s\n", path, path);

@@ -51,6 +51,36 @@ int led_record(struct dc_fsm *f, const struct led_row *r);
 void led_sys_hash(uint64_t index, uint32_t sub, const uint8_t *data,
                   size_t len, uint8_t out[DC_HASH_BYTES]);
 
+/* Money movements shared by the system operations and the job commands
+ * (apply_escrow.c). mv names the command being applied (for the history
+ * rows) and the ledger state. Each checks everything before writing, and
+ * refuses through res (code set, DC_OK returned) having written nothing. */
+struct led_move {
+  struct led_state *st;
+  uint64_t index;
+  const uint8_t *data;               /* the command's bytes */
+  size_t len;
+};
+int led_move_record(struct dc_fsm *f, const struct led_move *mv,
+                    const char *kind, const uint8_t *account,
+                    const uint8_t *peer, uint64_t amount, const char *ref);
+int led_lock(struct dc_fsm *f, const struct led_move *mv,
+             const uint8_t owner[DC_PK_BYTES], const char *job_id,
+             uint64_t amount, struct dc_fsm_result *res);
+int led_reserve(struct dc_fsm *f, const struct led_move *mv,
+                const uint8_t node_pk[DC_PK_BYTES], const char *job_id,
+                const char *task_id, uint32_t attempt, uint64_t amount,
+                struct dc_fsm_result *res);
+/* final_state: "settled" (a result, even at 0) or "released" (lost). */
+int led_settle(struct dc_fsm *f, const struct led_move *mv,
+               const uint8_t node_pk[DC_PK_BYTES], const char *job_id,
+               const char *task_id, uint32_t attempt, uint64_t amount,
+               const char *final_state, struct dc_fsm_result *res);
+/* owner NULL: no ownership check (the job's own end). */
+int led_refund(struct dc_fsm *f, const struct led_move *mv,
+               const uint8_t *owner, const char *job_id,
+               struct dc_fsm_result *res);
+
 /* apply_block.c: the genesis (block 0: every command up to and including
  * it) and the seal of the commands applied since the last block. */
 int fsm_ledger_genesis(struct dc_fsm *f, const struct dc_sysop *op,

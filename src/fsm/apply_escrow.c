@@ -63,40 +63,53 @@ struct sysctx {
   struct led_state st;
 };
 
-static int sys_record(struct sysctx *x, uint32_t sub, const uint8_t *account,
-                      const uint8_t *peer, uint64_t amount, const char *ref) {
+/* A history row for a money movement of the command being applied. Its
+ * hash covers the command's bytes and the row's number within it. */
+int led_move_record(struct dc_fsm *f, const struct led_move *mv,
+                    const char *kind, const uint8_t *account,
+                    const uint8_t *peer, uint64_t amount, const char *ref) {
   uint8_t h[DC_HASH_BYTES];
-  led_sys_hash(x->e->index, sub, x->e->data, x->e->len, h);
-  struct led_row r = {.hash = h, .index = x->e->index, .sub = sub,
-                      .height = x->st.height,
-                      .kind = dc_sysop_kind_name(x->op->kind),
+  uint32_t sub = f->rec_sub++;
+  led_sys_hash(mv->index, sub, mv->data, mv->len, h);
+  struct led_row r = {.hash = h, .index = mv->index, .sub = sub,
+                      .height = mv->st->height, .kind = kind,
                       .account = account, .peer = peer, .amount = amount,
-                      .ref = ref, .data = x->e->data, .len = x->e->len};
-  return led_record(x->f, &r);
+                      .ref = ref, .data = mv->data, .len = mv->len};
+  return led_record(f, &r);
 }
 
-static int escrow_lock(struct sysctx *x, struct dc_fsm_result *res) {
-  const struct dc_sysop *op = x->op;
+static int sys_record(struct sysctx *x, uint32_t sub, const uint8_t *account,
+                      const uint8_t *peer, uint64_t amount, const char *ref) {
+  (void)sub;
+  struct led_move mv = {.st = &x->st, .index = x->e->index,
+                        .data = x->e->data, .len = x->e->len};
+  return led_move_record(x->f, &mv, dc_sysop_kind_name(x->op->kind), account,
+                         peer, amount, ref);
+}
+
+int led_lock(struct dc_fsm *f, const struct led_move *mv,
+             const uint8_t owner[DC_PK_BYTES], const char *job_id,
+             uint64_t amount, struct dc_fsm_result *res) {
   struct escrow e = {0};
   bool found;
-  int rc = escrow_load(x->f, op->job_id, &e, &found);
+  int rc = escrow_load(f, job_id, &e, &found);
   if (rc) return rc;
-  if (found) FSM_REJECT(res, DC_EEXISTS, "job %s already has an escrow", op->job_id);
-  if (op->amount == 0) FSM_REJECT(res, DC_EINVAL, "budget must be positive");
+  if (found) FSM_REJECT(res, DC_EEXISTS, "job %s already has an escrow", job_id);
+  if (amount == 0) FSM_REJECT(res, DC_EINVAL, "budget must be positive");
   struct acct a;
-  if ((rc = acct_load(x->f, op->account, &a))) return rc;
-  if (!dc_amount_sub(a.balance, op->amount, &a.balance))
+  if ((rc = acct_load(f, owner, &a))) return rc;
+  if (!dc_amount_sub(a.balance, amount, &a.balance))
     FSM_REJECT(res, DC_EINVAL,
                "insufficient balance for the budget: %" PRIu64 " < %" PRIu64,
-               a.balance, op->amount);
-  if (!dc_amount_add(a.locked, op->amount, &a.locked))
+               a.balance, amount);
+  if (!dc_amount_add(a.locked, amount, &a.locked))
     FSM_REJECT(res, DC_EINVAL, "locked would overflow");
-  memcpy(e.owner, op->account, DC_PK_BYTES);
-  e.locked = e.available = op->amount;
+  memcpy(e.owner, owner, DC_PK_BYTES);
+  e.locked = e.available = amount;
   snprintf(e.state, sizeof e.state, "open");
-  if ((rc = acct_store(x->f, &a)) || (rc = escrow_store(x->f, op->job_id, &e)))
+  if ((rc = acct_store(f, &a)) || (rc = escrow_store(f, job_id, &e)))
     return rc;
-  return sys_record(x, 0, op->account, NULL, op->amount, op->job_id);
+  return led_move_record(f, mv, "escrow_lock", owner, NULL, amount, job_id);
 }
 
 struct reservation {
@@ -126,44 +139,46 @@ static int resv_load(struct dc_fsm *f, const char *task_id, uint32_t attempt,
   return fsm_step_done(f, s);
 }
 
-static int reserve(struct sysctx *x, struct dc_fsm_result *res) {
+int led_reserve(struct dc_fsm *f, const struct led_move *mv,
+                const uint8_t node_pk[DC_PK_BYTES], const char *job_id,
+                const char *task_id, uint32_t attempt, uint64_t amount,
+                struct dc_fsm_result *res) {
   static const char *sql =
       "INSERT INTO reservations(task_id, attempt, job_id, node_id, amount,"
       " paid, state) VALUES(?1, ?2, ?3, ?4, ?5, 0, 'reserved')";
-  const struct dc_sysop *op = x->op;
   struct escrow e;
   struct reservation r;
   bool found;
-  int rc = escrow_load(x->f, op->job_id, &e, &found);
+  int rc = escrow_load(f, job_id, &e, &found);
   if (rc) return rc;
-  if (!found) FSM_REJECT(res, DC_ENOTFOUND, "job %s has no escrow", op->job_id);
+  if (!found) FSM_REJECT(res, DC_ENOTFOUND, "job %s has no escrow", job_id);
   if (strcmp(e.state, "open") != 0)
-    FSM_REJECT(res, DC_ECONFLICT, "escrow of job %s is %s", op->job_id, e.state);
-  if ((rc = resv_load(x->f, op->task_id, op->attempt, &r, &found))) return rc;
+    FSM_REJECT(res, DC_ECONFLICT, "escrow of job %s is %s", job_id, e.state);
+  if ((rc = resv_load(f, task_id, attempt, &r, &found))) return rc;
   if (found)
     FSM_REJECT(res, DC_EEXISTS, "task %s attempt %u is already reserved",
-               op->task_id, op->attempt);
+               task_id, attempt);
   struct acct node;
-  if ((rc = acct_load(x->f, op->account, &node))) return rc;
-  if (node.staked < x->st.params.min_stake)
+  if ((rc = acct_load(f, node_pk, &node))) return rc;
+  if (node.staked < mv->st->params.min_stake)
     FSM_REJECT(res, DC_EFORBIDDEN,
                "provider stake %" PRIu64 " is below the minimum %" PRIu64,
-               node.staked, x->st.params.min_stake);
-  if (!dc_amount_sub(e.available, op->amount, &e.available))
+               node.staked, mv->st->params.min_stake);
+  if (!dc_amount_sub(e.available, amount, &e.available))
     FSM_REJECT(res, DC_EINVAL,
                "budget left %" PRIu64 " cannot cover the reservation %" PRIu64,
-               e.available, op->amount);
-  e.reserved += op->amount; /* <= locked: cannot overflow */
-  if ((rc = escrow_store(x->f, op->job_id, &e))) return rc;
-  sqlite3_stmt *s = fsm_stmt(x->f, sql);
+               e.available, amount);
+  e.reserved += amount; /* <= locked: cannot overflow */
+  if ((rc = escrow_store(f, job_id, &e))) return rc;
+  sqlite3_stmt *s = fsm_stmt(f, sql);
   if (!s) return DC_EDB;
-  sqlite3_bind_text(s, 1, op->task_id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, op->attempt);
-  sqlite3_bind_text(s, 3, op->job_id, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(s, 4, op->account, DC_PK_BYTES, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 5, (sqlite3_int64)op->amount);
-  if ((rc = fsm_step_done(x->f, s))) return rc;
-  return sys_record(x, 0, e.owner, op->account, op->amount, op->task_id);
+  sqlite3_bind_text(s, 1, task_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, attempt);
+  sqlite3_bind_text(s, 3, job_id, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 4, node_pk, DC_PK_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 5, (sqlite3_int64)amount);
+  if ((rc = fsm_step_done(f, s))) return rc;
+  return led_move_record(f, mv, "reserve", e.owner, node_pk, amount, task_id);
 }
 
 static int resv_finish(struct dc_fsm *f, const char *task_id, uint32_t attempt,
@@ -183,84 +198,90 @@ static int resv_finish(struct dc_fsm *f, const char *task_id, uint32_t attempt,
 /* Pays `amount` (<= the reservation) to the provider that holds it; the
  * rest goes back to the job's budget. amount 0 releases a reservation
  * unpaid (a task lost with its provider). */
-static int settle(struct sysctx *x, struct dc_fsm_result *res) {
-  const struct dc_sysop *op = x->op;
+int led_settle(struct dc_fsm *f, const struct led_move *mv,
+               const uint8_t node_pk[DC_PK_BYTES], const char *job_id,
+               const char *task_id, uint32_t attempt, uint64_t amount,
+               const char *final_state, struct dc_fsm_result *res) {
   struct reservation r;
   struct escrow e;
   bool found;
-  int rc = resv_load(x->f, op->task_id, op->attempt, &r, &found);
+  int rc = resv_load(f, task_id, attempt, &r, &found);
   if (rc) return rc;
   if (!found)
     FSM_REJECT(res, DC_ENOTFOUND, "task %s attempt %u has no reservation",
-               op->task_id, op->attempt);
+               task_id, attempt);
   if (strcmp(r.state, "reserved") != 0)
     FSM_REJECT(res, DC_ECONFLICT, "task %s attempt %u is already %s",
-               op->task_id, op->attempt, r.state);
-  if (strcmp(r.job_id, op->job_id) != 0)
-    FSM_REJECT(res, DC_EINVAL, "task %s belongs to job %s", op->task_id, r.job_id);
-  if (memcmp(r.node, op->account, DC_PK_BYTES) != 0)
+               task_id, attempt, r.state);
+  if (strcmp(r.job_id, job_id) != 0)
+    FSM_REJECT(res, DC_EINVAL, "task %s belongs to job %s", task_id, r.job_id);
+  if (memcmp(r.node, node_pk, DC_PK_BYTES) != 0)
     FSM_REJECT(res, DC_EFORBIDDEN, "the reservation is held by another provider");
-  if (op->amount > r.amount)
+  if (amount > r.amount)
     FSM_REJECT(res, DC_EINVAL,
                "settlement %" PRIu64 " exceeds the reservation %" PRIu64,
-               op->amount, r.amount);
-  if ((rc = escrow_load(x->f, op->job_id, &e, &found))) return rc;
+               amount, r.amount);
+  if ((rc = escrow_load(f, job_id, &e, &found))) return rc;
   if (!found) FSM_REJECT(res, DC_ECONFLICT, "reservation without escrow");
   struct acct owner, node;
-  if ((rc = acct_load(x->f, e.owner, &owner))) return rc;
-  if (!dc_amount_sub(owner.locked, op->amount, &owner.locked) ||
+  if ((rc = acct_load(f, e.owner, &owner))) return rc;
+  if (!dc_amount_sub(owner.locked, amount, &owner.locked) ||
       !dc_amount_sub(e.reserved, r.amount, &e.reserved))
     FSM_REJECT(res, DC_ECONFLICT, "escrow disagrees with the account");
-  e.available += r.amount - op->amount;
-  e.paid += op->amount;
-  if ((rc = acct_store(x->f, &owner))) return rc;
-  if ((rc = acct_load(x->f, op->account, &node))) return rc;
-  if (!dc_amount_add(node.balance, op->amount, &node.balance))
+  e.available += r.amount - amount;
+  e.paid += amount;
+  /* Every check before any write: callers inside a batch (task results,
+   * lost tasks) rely on a refusal having written nothing. */
+  /* A provider may run its own job: then it is one account row. */
+  bool same = memcmp(node_pk, e.owner, DC_PK_BYTES) == 0;
+  struct acct *np = same ? &owner : &node;
+  if (!same && (rc = acct_load(f, node_pk, &node))) return rc;
+  if (!dc_amount_add(np->balance, amount, &np->balance))
     FSM_REJECT(res, DC_EINVAL, "provider balance would overflow");
-  if ((rc = acct_store(x->f, &node)) ||
-      (rc = escrow_store(x->f, op->job_id, &e)) ||
-      (rc = resv_finish(x->f, op->task_id, op->attempt, op->amount,
-                        op->amount ? "settled" : "released")))
+  if ((rc = acct_store(f, &owner))) return rc;
+  if ((!same && (rc = acct_store(f, &node))) ||
+      (rc = escrow_store(f, job_id, &e)) ||
+      (rc = resv_finish(f, task_id, attempt, amount,
+                        final_state)))
     return rc;
-  return sys_record(x, 0, e.owner, op->account, op->amount, op->task_id);
+  return led_move_record(f, mv, "settle", e.owner, node_pk, amount, task_id);
 }
 
 /* Ends a job's escrow: what is left (budget and any reservation never
  * settled) returns to the owner; later settlements of it are refused. */
-static int refund(struct sysctx *x, struct dc_fsm_result *res) {
+int led_refund(struct dc_fsm *f, const struct led_move *mv,
+               const uint8_t owner[DC_PK_BYTES], const char *job_id,
+               struct dc_fsm_result *res) {
   static const char *sql =
       "UPDATE reservations SET state = 'refunded' WHERE job_id = ?1"
       " AND state = 'reserved'";
-  const struct dc_sysop *op = x->op;
   struct escrow e;
   bool found;
-  if (op->amount != 0)
-    FSM_REJECT(res, DC_EINVAL, "a refund carries amount 0: it returns the rest");
-  int rc = escrow_load(x->f, op->job_id, &e, &found);
+  int rc = escrow_load(f, job_id, &e, &found);
   if (rc) return rc;
-  if (!found) FSM_REJECT(res, DC_ENOTFOUND, "job %s has no escrow", op->job_id);
+  if (!found) FSM_REJECT(res, DC_ENOTFOUND, "job %s has no escrow", job_id);
   if (strcmp(e.state, "open") != 0)
-    FSM_REJECT(res, DC_ECONFLICT, "escrow of job %s is already %s", op->job_id,
+    FSM_REJECT(res, DC_ECONFLICT, "escrow of job %s is already %s", job_id,
                e.state);
-  if (memcmp(e.owner, op->account, DC_PK_BYTES) != 0)
-    FSM_REJECT(res, DC_EFORBIDDEN, "not the owner of job %s", op->job_id);
+  if (owner && memcmp(e.owner, owner, DC_PK_BYTES) != 0)
+    FSM_REJECT(res, DC_EFORBIDDEN, "not the owner of job %s", job_id);
   uint64_t back = e.available + e.reserved;
-  struct acct owner;
-  if ((rc = acct_load(x->f, e.owner, &owner))) return rc;
-  if (!dc_amount_sub(owner.locked, back, &owner.locked) ||
-      !dc_amount_add(owner.balance, back, &owner.balance))
+  struct acct oa;
+  if ((rc = acct_load(f, e.owner, &oa))) return rc;
+  if (!dc_amount_sub(oa.locked, back, &oa.locked) ||
+      !dc_amount_add(oa.balance, back, &oa.balance))
     FSM_REJECT(res, DC_ECONFLICT, "escrow disagrees with the account");
   e.refunded = back;
   e.available = e.reserved = 0;
   snprintf(e.state, sizeof e.state, "closed");
-  sqlite3_stmt *s = fsm_stmt(x->f, sql);
+  sqlite3_stmt *s = fsm_stmt(f, sql);
   if (!s) return DC_EDB;
-  sqlite3_bind_text(s, 1, op->job_id, -1, SQLITE_STATIC);
-  if ((rc = fsm_step_done(x->f, s)) || (rc = acct_store(x->f, &owner)) ||
-      (rc = escrow_store(x->f, op->job_id, &e)))
+  sqlite3_bind_text(s, 1, job_id, -1, SQLITE_STATIC);
+  if ((rc = fsm_step_done(f, s)) || (rc = acct_store(f, &oa)) ||
+      (rc = escrow_store(f, job_id, &e)))
     return rc;
   snprintf(res->message, sizeof res->message, "refunded %" PRIu64, back);
-  return sys_record(x, 0, e.owner, NULL, back, op->job_id);
+  return led_move_record(f, mv, "refund", e.owner, NULL, back, job_id);
 }
 
 static int slash(struct sysctx *x, struct dc_fsm_result *res) {
@@ -313,11 +334,29 @@ int fsm_ledger_sys(struct dc_fsm *f, const struct dc_cmd *c,
     snprintf(res->message, sizeof res->message, "no genesis yet");
     goto out;
   }
+  struct led_move mv = {.st = &x.st, .index = e->index, .data = e->data,
+                        .len = e->len};
   switch (op.kind) {
-  case DC_SYS_ESCROW_LOCK: rc = escrow_lock(&x, res); break;
-  case DC_SYS_RESERVE: rc = reserve(&x, res); break;
-  case DC_SYS_SETTLE: rc = settle(&x, res); break;
-  case DC_SYS_REFUND: rc = refund(&x, res); break;
+  case DC_SYS_ESCROW_LOCK:
+    rc = led_lock(f, &mv, op.account, op.job_id, op.amount, res);
+    break;
+  case DC_SYS_RESERVE:
+    rc = led_reserve(f, &mv, op.account, op.job_id, op.task_id, op.attempt,
+                     op.amount, res);
+    break;
+  case DC_SYS_SETTLE:
+    rc = led_settle(f, &mv, op.account, op.job_id, op.task_id, op.attempt,
+                    op.amount, op.amount ? "settled" : "released", res);
+    break;
+  case DC_SYS_REFUND:
+    if (op.amount != 0) {
+      res->code = DC_EINVAL;
+      snprintf(res->message, sizeof res->message,
+               "a refund carries amount 0: it returns the rest");
+      break;
+    }
+    rc = led_refund(f, &mv, op.account, op.job_id, res);
+    break;
   case DC_SYS_SLASH: rc = slash(&x, res); break;
   case DC_SYS_REWARD: rc = reward(&x, res); break;
   case DC_SYS_SEAL_BLOCK: rc = fsm_ledger_seal(f, &op, c, e, &x.st, res); break;

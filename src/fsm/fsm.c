@@ -232,6 +232,8 @@ static int apply_one(struct dc_fsm *f, const struct dc_fsm_entry *e,
   res->cmd_type = c.type;
 
   if (fsm_exec(f, "SAVEPOINT cmd")) goto storage;
+  f->rec_sub = 0;
+  f->cur_index = e->index;
   rc = dispatch(f, &c, e, res);
   if (rc) goto storage;
   if (res->code != DC_OK) {

@@ -154,6 +154,8 @@ void master_api_handle(struct dc_httpd_req *r, void *ud) {
       if (n == 3 && del) return api_job_cancel(m, r, seg[2]);
       if (n == 4 && get && strcmp(seg[3], "tasks") == 0)
         return api_job_tasks(m, r, seg[2]);
+      if (n == 4 && get && strcmp(seg[3], "bill") == 0)
+        return api_job_bill(m, r, seg[2]);
     }
     if (strcmp(res, "tasks") == 0 && n == 4 && get) {
       if (strcmp(seg[3], "logs") == 0) return api_task_logs(m, r, seg[2]);

@@ -42,5 +42,6 @@ void api_blocks_list(struct dc_master *m, struct dc_httpd_req *r);
 void api_block_show(struct dc_master *m, struct dc_httpd_req *r,
                     const char *id);
 void api_faucet(struct dc_master *m, struct dc_httpd_req *r);
+void api_job_bill(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 
 #endif

@@ -467,3 +467,43 @@ void api_faucet(struct dc_master *m, struct dc_httpd_req *r) {
   m->ledger.faucet_nonce = tx.nonce;
   dc_tx_hash(&tx, m->ledger.faucet_head);
 }
+
+/* ---- GET /v1/jobs/{id}/bill --------------------------------------------------
+ * The job's escrow and every ledger line that moved its money, in log
+ * order: the bill is the ledger, line by line. */
+void api_job_bill(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
+  if (!need_ledger(m, r)) return;
+  sqlite3_stmt *s = NULL;
+  sqlite3_prepare_v2(m->rdb,
+                     "SELECT owner, locked, available, reserved, paid, refunded,"
+                     " state FROM escrows WHERE job_id = ?1",
+                     -1, &s, NULL);
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  if (sqlite3_step(s) != SQLITE_ROW) {
+    sqlite3_finalize(s);
+    dc_httpd_respond_error(r, 404, "NOTFOUND",
+                           "job %s has no escrow (unknown, or submitted with "
+                           "budget 0: unpaid)", id);
+    return;
+  }
+  json_t *j = json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:s}", "job_id", id,
+                        "owner", blob_hexj(s, 0), "budget",
+                        (json_int_t)sqlite3_column_int64(s, 1), "available",
+                        (json_int_t)sqlite3_column_int64(s, 2), "reserved",
+                        (json_int_t)sqlite3_column_int64(s, 3), "paid",
+                        (json_int_t)sqlite3_column_int64(s, 4), "refunded",
+                        (json_int_t)sqlite3_column_int64(s, 5), "state",
+                        (const char *)sqlite3_column_text(s, 6));
+  sqlite3_finalize(s);
+  json_t *lines = json_array();
+  sqlite3_prepare_v2(m->rdb,
+                     "SELECT " TX_COLS " FROM ledger_tx WHERE ref = ?1 UNION"
+                     " SELECT " TX_COLS " FROM ledger_tx WHERE ref IN (SELECT id"
+                     " FROM tasks WHERE job_id = ?1) ORDER BY idx, sub",
+                     -1, &s, NULL);
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  while (sqlite3_step(s) == SQLITE_ROW) json_array_append_new(lines, txrow_json(s));
+  sqlite3_finalize(s);
+  json_object_set_new(j, "lines", lines);
+  api_reply_json(r, 200, j);
+}

@@ -33,6 +33,24 @@ void master_ledger_refresh(struct dc_master *m) {
   sqlite3_reset(s);
 }
 
+/* Whether a provider may be given work: before the genesis every node may;
+ * after it, only nodes whose account has at least the minimum stake (the
+ * FSM refuses a paid job's reservation on any other anyway). */
+bool master_node_staked(struct dc_master *m, const char *node_hex) {
+  static const char *sql = "SELECT staked FROM accounts WHERE id = ?1";
+  if (!m->ledger.ready) master_ledger_refresh(m);
+  if (!m->ledger.ready || m->ledger.min_stake == 0) return true;
+  uint8_t pk[DC_PK_BYTES];
+  if (dc_hex_decode(node_hex, pk, DC_PK_BYTES)) return false;
+  sqlite3_stmt *s = master_read_stmt(m, sql);
+  if (!s) return false;
+  sqlite3_bind_blob(s, 1, pk, DC_PK_BYTES, SQLITE_STATIC);
+  bool ok = sqlite3_step(s) == SQLITE_ROW &&
+            (uint64_t)sqlite3_column_int64(s, 0) >= m->ledger.min_stake;
+  sqlite3_reset(s);
+  return ok;
+}
+
 /* ---- genesis --------------------------------------------------------------- */
 
 static void on_genesis(struct dc_master *m, const struct dc_fsm_result *r,

@@ -139,6 +139,7 @@ void master_ledger_free(struct dc_master *m);
 void master_ledger_refresh(struct dc_master *m);
 void master_ledger_applied(struct dc_master *m, const struct dc_fsm_result *res,
                            size_t n);
+bool master_node_staked(struct dc_master *m, const char *node_hex);
 int master_propose_sysop(struct dc_master *m, const struct dc_sysop *op,
                          master_cmd_cb cb, void *ud);
 /* Queues q's signature check; q->done runs on the loop with verify_rc.

@@ -412,6 +412,125 @@ static void test_upgrade_from_v1(void **state) {
   lfx_close(&x);
 }
 
+/* ---- jobs pay ----------------------------------------------------------- */
+
+static struct dc_fsm_result cmd(struct lfx *x, struct dc_cmd *c) {
+  struct dc_buf b = {0};
+  c->ts_ms = ++x->ts;
+  assert_int_equal(dc_cmd_encode(c, &b), DC_OK);
+  struct dc_fsm_result r = lfx_apply_raw(x, 0, b.data, b.len);
+  dc_buf_free(&b);
+  return r;
+}
+
+static void register_node(struct lfx *x, int who) {
+  struct dc_cmd c = {.type = DC_CMD_NODE_REGISTER};
+  struct dc_node_info *n = &c.u.node_register.node;
+  memcpy(n->node_id, x->ids[who].pk, 32);
+  n->name = "p"; n->addr = ""; n->classes = "compute"; n->labels_json = "{}";
+  n->sandbox = "cgroup1";
+  n->cpu_millis = 4000; n->memory_mb = 4096; n->disk_mb = 10000;
+  n->price_cpu_hour = 3600000;      /* 1 micro-DEEP per core-ms */
+  n->price_mem_gb_hour = 36864;
+  assert_int_equal(cmd(x, &c).code, DC_OK);
+}
+
+#define PAYJOB "00000000000000000000000000000001"
+#define PAYJOB2 "00000000000000000000000000000002"
+
+static struct dc_fsm_result submit_paid(struct lfx *x, const char *id,
+                                        int owner, uint64_t budget) {
+  char spec[600];
+  snprintf(spec, sizeof spec,
+           "{\"budget\":%llu,\"name\":\"pay\",\"tasks\":[{\"name\":\"t\","
+           "\"command\":[\"true\"],\"resources\":{\"cpu\":1,\"memory_mb\":256},"
+           "\"timeout_s\":100}]}", (unsigned long long)budget);
+  struct dc_cmd c = {.type = DC_CMD_JOB_SUBMIT};
+  snprintf(c.u.job_submit.job_id, sizeof c.u.job_submit.job_id, "%s", id);
+  memcpy(c.u.job_submit.owner, x->ids[owner].pk, 32);
+  c.u.job_submit.idem_key = "";
+  c.u.job_submit.spec_json = spec;
+  return cmd(x, &c);
+}
+
+static struct dc_fsm_result assign_to(struct lfx *x, const char *task,
+                                      uint32_t attempt, int node) {
+  struct dc_cmd c = {.type = DC_CMD_TASK_ASSIGN};
+  struct dc_assignment a = {.task_id = (char *)task, .attempt = attempt};
+  memcpy(a.node_id, x->ids[node].pk, 32);
+  c.u.task_assign.items = &a;
+  c.u.task_assign.n = 1;
+  return cmd(x, &c);
+}
+
+static void test_jobs_pay(void **state) {
+  struct lfx *x = *state;
+  /* ids[6], ids[7] staked providers; ids[5] funded but not staked. */
+  assert_int_equal(lfx_genesis(x, 1000000, 2000, &params).code, DC_OK);
+  register_node(x, 5);
+  register_node(x, 7);
+  /* A budget the account cannot cover refuses the job. */
+  struct dc_fsm_result r = submit_paid(x, PAYJOB, 0, 2000000);
+  assert_int_equal(r.code, DC_EINVAL);
+  assert_int_equal(lfx_int(x, "SELECT COUNT(*) FROM jobs"), 0);
+  assert_int_equal(submit_paid(x, PAYJOB, 0, 150000).code, DC_OK);
+  struct lfx_acct a;
+  lfx_account(x, x->ids[0].pk, &a);
+  assert_int_equal(a.locked, 150000);
+  const char *task = PAYJOB ".t.0";
+  /* The unstaked provider cannot take it. */
+  assert_int_equal(assign_to(x, task, 1, 5).code, DC_ECONFLICT);
+  /* Worst case: 1 core x 100 s + 256 MB x 100 s at the node's prices. */
+  assert_int_equal(assign_to(x, task, 1, 7).code, DC_OK);
+  assert_int_equal(lfx_int(x, "SELECT amount FROM reservations"), 100000 + 256);
+  /* The result settles its metered usage: 2.5 CPU-s, 128 MiB for 5 s. */
+  struct dc_cmd c = {.type = DC_CMD_TASK_FINISHED};
+  struct dc_task_result *tr = &c.u.task_finished.r;
+  tr->task_id = (char *)task;
+  tr->attempt = 1;
+  memcpy(tr->node_id, x->ids[7].pk, 32);
+  tr->outcome = DC_OUTCOME_SUCCEEDED;
+  tr->mechanism = "cgroup1";
+  tr->reason = "";
+  tr->usage = (struct dc_usage){.cpu_user_us = 2000000, .cpu_sys_us = 500000,
+                                .peak_memory_bytes = 128u << 20, .wall_ms = 5000};
+  assert_int_equal(dc_task_result_sign(tr, &x->ids[7]), DC_OK);
+  assert_int_equal(cmd(x, &c).code, DC_OK);
+  /* 2500 for CPU + ceil(6.4) for memory; the job ended: the rest refunded. */
+  lfx_account(x, x->ids[7].pk, &a);
+  assert_int_equal(a.balance, 1000000 + 2507);
+  lfx_account(x, x->ids[0].pk, &a);
+  assert_int_equal(a.balance, 1000000 - 2507);
+  assert_int_equal(a.locked, 0);
+  assert_int_equal(lfx_int(x, "SELECT COUNT(*) FROM escrows WHERE state = 'closed'"), 1);
+  assert_int_equal(lfx_int(x, "SELECT refunded FROM escrows"), 150000 - 2507);
+  /* The same result again is refused and pays nothing more. */
+  assert_int_not_equal(cmd(x, &c).code, DC_OK);
+  lfx_account(x, x->ids[7].pk, &a);
+  assert_int_equal(a.balance, 1000000 + 2507);
+  assert_conserved(x);
+
+  /* A task lost with its provider is not paid to it; cancel refunds all. */
+  assert_int_equal(submit_paid(x, PAYJOB2, 1, 500000).code, DC_OK);
+  assert_int_equal(assign_to(x, PAYJOB2 ".t.0", 1, 7).code, DC_OK);
+  struct dc_cmd d = {.type = DC_CMD_NODE_DEAD};
+  memcpy(d.u.node_dead.node_id, x->ids[7].pk, 32);
+  d.u.node_dead.reason = "test";
+  assert_int_equal(cmd(x, &d).code, DC_OK);
+  assert_int_equal(lfx_int(x, "SELECT COUNT(*) FROM reservations WHERE state"
+                              " = 'released' AND paid = 0"), 1);
+  struct dc_cmd k = {.type = DC_CMD_JOB_CANCEL};
+  snprintf(k.u.job_cancel.job_id, sizeof k.u.job_cancel.job_id, "%s", PAYJOB2);
+  memcpy(k.u.job_cancel.owner, x->ids[1].pk, 32);
+  assert_int_equal(cmd(x, &k).code, DC_OK);
+  lfx_account(x, x->ids[1].pk, &a);
+  assert_int_equal(a.balance, 1000000);
+  assert_int_equal(a.locked, 0);
+  lfx_account(x, x->ids[7].pk, &a);
+  assert_int_equal(a.balance, 1000000 + 2507);
+  assert_conserved(x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_genesis_and_transfer, setup, teardown),
@@ -422,6 +541,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_slash_reward, setup, teardown),
       cmocka_unit_test_setup_teardown(test_blocks_verify_and_tamper, setup, teardown),
       cmocka_unit_test(test_upgrade_from_v1),
+      cmocka_unit_test_setup_teardown(test_jobs_pay, setup, teardown),
       cmocka_unit_test(test_prop_random_ops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
