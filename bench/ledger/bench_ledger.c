@@ -262,6 +262,10 @@ int main(int argc, char **argv) {
   double secs = now_s() - t0;
   double tps = ok / secs;
   sleep(2); /* the last block seals */
+  /* The machine may be shared: measure the baseline again after the run
+   * and keep the higher figure, so the ratio is never flattered. */
+  double vall2 = verify_rate((int)DC_MIN(cores, 16), 1.5);
+  if (vall2 > vall) vall = vall2;
   kill(pid, SIGTERM);
   waitpid(pid, NULL, 0);
 

@@ -108,8 +108,9 @@ int acct_store(struct dc_fsm *f, const struct acct *a) {
 
 int led_record(struct dc_fsm *f, const struct led_row *r) {
   static const char *sql =
-      "INSERT INTO ledger_tx(hash, idx, sub, height, kind, account, peer,"
-      " amount, ref, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+      "INSERT INTO ledger_tx(id, hash, idx, sub, height, kind, account, peer,"
+      " amount, ref) VALUES(?2 * 65536 + ?3, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+  DC_ASSERT(r->sub < 65536);
   sqlite3_stmt *s = fsm_stmt(f, sql);
   if (!s) return DC_EDB;
   sqlite3_bind_blob(s, 1, r->hash, DC_HASH_BYTES, SQLITE_STATIC);
@@ -121,7 +122,6 @@ int led_record(struct dc_fsm *f, const struct led_row *r) {
   if (r->peer) sqlite3_bind_blob(s, 7, r->peer, DC_PK_BYTES, SQLITE_STATIC);
   sqlite3_bind_int64(s, 8, (sqlite3_int64)r->amount);
   if (r->ref) sqlite3_bind_text(s, 9, r->ref, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(s, 10, r->data, (int)r->len, SQLITE_STATIC);
   return fsm_step_done(f, s);
 }
 

@@ -44,8 +44,6 @@ struct led_row {
   const uint8_t *account, *peer;      /* may be NULL */
   uint64_t amount;
   const char *ref;                    /* job id, task id, channel: may be NULL */
-  const uint8_t *data;
-  size_t len;
 };
 int led_record(struct dc_fsm *f, const struct led_row *r);
 void led_sys_hash(uint64_t index, uint32_t sub, const uint8_t *data,

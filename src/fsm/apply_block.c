@@ -164,7 +164,7 @@ static int genesis_accounts(struct dc_fsm *f, const struct dc_sysop *op,
     led_sys_hash(e->index, (uint32_t)i, e->data, e->len, h);
     struct led_row r = {.hash = h, .index = e->index, .sub = (uint32_t)i,
                         .kind = "genesis", .account = al->account,
-                        .amount = both, .data = e->data, .len = e->len};
+                        .amount = both};
     if ((rc = led_record(f, &r))) return rc;
   }
   *minted = sum;

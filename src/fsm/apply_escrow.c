@@ -74,7 +74,7 @@ int led_move_record(struct dc_fsm *f, const struct led_move *mv,
   struct led_row r = {.hash = h, .index = mv->index, .sub = sub,
                       .height = mv->st->height, .kind = kind,
                       .account = account, .peer = peer, .amount = amount,
-                      .ref = ref, .data = mv->data, .len = mv->len};
+                      .ref = ref};
   return led_record(f, &r);
 }
 

@@ -27,8 +27,7 @@ static int record(struct txctx *t, const uint8_t *peer, uint64_t amount,
                       .height = t->st.height,
                       .kind = dc_tx_kind_name(t->tx->kind),
                       .account = t->tx->account, .peer = peer,
-                      .amount = amount, .ref = ref, .data = t->data,
-                      .len = t->len};
+                      .amount = amount, .ref = ref};
   return led_record(t->f, &r);
 }
 

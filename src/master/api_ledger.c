@@ -58,6 +58,13 @@ static void on_tx_applied(struct dc_master *m, const struct dc_fsm_result *res,
 static void on_tx_verified(struct dc_master *m, struct master_txreq *q) {
   int rc = q->verify_rc;
   if (rc == DC_OK && m->stopping) rc = DC_ECANCELED;
+  if (rc == DC_ESYS || rc == DC_ECANCELED) {
+    master_flood_done(m, q->tx.account);
+    dc_httpd_respond_error(q->r, 503, dc_err_name(rc),
+                           "the master is stopping or overloaded; retry");
+    txreq_free(q);
+    return;
+  }
   if (rc == DC_OK) {
     struct dc_cmd c = {.type = DC_CMD_TX};
     c.u.blob.data = q->enc;
@@ -125,11 +132,7 @@ void api_tx_submit(struct dc_master *m, struct dc_httpd_req *r) {
     dc_httpd_respond_error(r, 429, "AGAIN", "%s", why);
     return;
   }
-  if ((rc = master_tx_verify_async(m, q))) {
-    master_flood_done(m, q->tx.account);
-    txreq_free(q);
-    dc_httpd_respond_error(r, 500, dc_err_name(rc), "cannot queue the check");
-  }
+  master_tx_verify_async(m, q);
 }
 
 /* ---- reads --------------------------------------------------------------------- */
@@ -241,7 +244,7 @@ void api_account_history(struct dc_master *m, struct dc_httpd_req *r,
   sqlite3_prepare_v2(m->rdb,
                      "SELECT " TX_COLS " FROM ledger_tx WHERE account = ?1"
                      " UNION SELECT " TX_COLS " FROM ledger_tx WHERE peer = ?1"
-                     " ORDER BY idx DESC, sub DESC LIMIT ?2",
+                     " ORDER BY 2 DESC, 3 DESC LIMIT ?2",
                      -1, &s, NULL);
   sqlite3_bind_blob(s, 1, pk, DC_PK_BYTES, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, limit);
@@ -256,8 +259,10 @@ void api_tx_show(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
   if (!parse_key(r, id, h, "the transaction hash") || !need_ledger(m, r)) return;
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb,
-                     "SELECT " TX_COLS ", data, (SELECT height FROM ledger) >"
-                     " height FROM ledger_tx WHERE hash = ?1",
+                     "SELECT " TX_COLS ", COALESCE((SELECT data FROM log l WHERE"
+                     " l.idx = t.idx), (SELECT data FROM block_cmds c WHERE"
+                     " c.idx = t.idx)), (SELECT height FROM ledger) > height"
+                     " FROM ledger_tx t WHERE hash = ?1",
                      -1, &s, NULL);
   sqlite3_bind_blob(s, 1, h, DC_HASH_BYTES, SQLITE_STATIC);
   if (sqlite3_step(s) != SQLITE_ROW) {
@@ -338,7 +343,7 @@ void api_block_show(struct dc_master *m, struct dc_httpd_req *r,
   json_t *cmds = json_array();
   sqlite3_prepare_v2(m->rdb,
                      "SELECT c.idx, c.code, l.type, (SELECT hex(t.hash) FROM"
-                     " ledger_tx t WHERE t.idx = c.idx AND t.sub = 0) FROM"
+                     " ledger_tx t WHERE t.id = c.idx * 65536) FROM"
                      " block_cmds c LEFT JOIN log l ON l.idx = c.idx WHERE"
                      " c.height = ?1 ORDER BY c.pos",
                      -1, &s, NULL);
@@ -499,7 +504,7 @@ void api_job_bill(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
   sqlite3_prepare_v2(m->rdb,
                      "SELECT " TX_COLS " FROM ledger_tx WHERE ref = ?1 UNION"
                      " SELECT " TX_COLS " FROM ledger_tx WHERE ref IN (SELECT id"
-                     " FROM tasks WHERE job_id = ?1) ORDER BY idx, sub",
+                     " FROM tasks WHERE job_id = ?1) ORDER BY 2, 3",
                      -1, &s, NULL);
   sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
   while (sqlite3_step(s) == SQLITE_ROW) json_array_append_new(lines, txrow_json(s));

@@ -164,25 +164,73 @@ void master_ledger_applied(struct dc_master *m, const struct dc_fsm_result *res,
     seal_now(m);
 }
 
-/* ---- signature checks on the worker pool -------------------------------- */
+/* ---- signature checks on the worker pool --------------------------------
+ * Transactions queue on the loop; at most VERIFY_WORKERS batches of up to
+ * VERIFY_BATCH are on the pool at once (one per core). Batching keeps the
+ * thread hand-offs per transaction low: under load they, not the
+ * signature checks, would otherwise dominate. */
+#define VERIFY_BATCH 64
+#define VERIFY_WORKERS 2
+
+struct vbatch {
+  uv_work_t work;
+  struct dc_master *m;
+  struct master_txreq *q[VERIFY_BATCH];
+  size_t n;
+};
 
 static void verify_work(uv_work_t *w) {
-  struct master_txreq *q = w->data;
-  q->verify_rc = dc_tx_verify(&q->tx, q->chain_id);
+  struct vbatch *b = w->data;
+  for (size_t i = 0; i < b->n; i++)
+    b->q[i]->verify_rc = dc_tx_verify(&b->q[i]->tx, b->q[i]->chain_id);
 }
+
+static void verify_kick(struct dc_master *m);
 
 static void verify_done(uv_work_t *w, int status) {
-  struct master_txreq *q = w->data;
-  if (status == UV_ECANCELED) q->verify_rc = DC_ECANCELED;
-  q->done(q->m, q);
+  struct vbatch *b = w->data;
+  struct dc_master *m = b->m;
+  m->ledger.verify_inflight--;
+  for (size_t i = 0; i < b->n; i++) {
+    if (status == UV_ECANCELED) b->q[i]->verify_rc = DC_ECANCELED;
+    b->q[i]->done(m, b->q[i]);
+  }
+  dc_free(b);
+  verify_kick(m);
 }
 
-int master_tx_verify_async(struct dc_master *m, struct master_txreq *q) {
+static void verify_kick(struct dc_master *m) {
+  while (m->ledger.vq_head && m->ledger.verify_inflight < VERIFY_WORKERS) {
+    struct vbatch *b = dc_calloc(1, sizeof *b);
+    if (!b) return; /* retried when a running batch completes */
+    b->m = m;
+    b->work.data = b;
+    while (m->ledger.vq_head && b->n < VERIFY_BATCH) {
+      struct master_txreq *q = m->ledger.vq_head;
+      m->ledger.vq_head = q->next;
+      if (!m->ledger.vq_head) m->ledger.vq_tail = NULL;
+      b->q[b->n++] = q;
+    }
+    if (uv_queue_work(m->loop, &b->work, verify_work, verify_done)) {
+      for (size_t i = 0; i < b->n; i++) {
+        b->q[i]->verify_rc = DC_ESYS;
+        b->q[i]->done(m, b->q[i]);
+      }
+      dc_free(b);
+      return;
+    }
+    m->ledger.verify_inflight++;
+  }
+}
+
+void master_tx_verify_async(struct dc_master *m, struct master_txreq *q) {
   q->m = m;
-  q->work.data = q;
+  q->next = NULL;
   snprintf(q->chain_id, sizeof q->chain_id, "%s", m->ledger.chain_id);
-  return uv_queue_work(m->loop, &q->work, verify_work, verify_done) ? DC_ESYS
-                                                                     : DC_OK;
+  if (m->ledger.vq_tail) m->ledger.vq_tail->next = q;
+  else m->ledger.vq_head = q;
+  m->ledger.vq_tail = q;
+  verify_kick(m);
 }
 
 /* ---- flood control ------------------------------------------------------------
@@ -266,6 +314,14 @@ int master_ledger_start(struct dc_master *m) {
 }
 
 void master_ledger_stop(struct dc_master *m) {
+  /* Checks not yet on the pool are answered now: nothing will run them. */
+  while (m->ledger.vq_head) {
+    struct master_txreq *q = m->ledger.vq_head;
+    m->ledger.vq_head = q->next;
+    q->verify_rc = DC_ECANCELED;
+    q->done(m, q);
+  }
+  m->ledger.vq_tail = NULL;
   if (!m->ledger.timer_live) return;
   m->ledger.timer_live = false;
   uv_timer_stop(&m->ledger.seal_timer);

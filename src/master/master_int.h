@@ -59,7 +59,7 @@ struct flood {
  * proposal. Owned by whoever started it; done runs on the loop. */
 struct master_txreq {
   struct dc_master *m;
-  uv_work_t work;
+  struct master_txreq *next; /* queue of checks not yet on the pool */
   struct dc_tx tx;
   char chain_id[DC_CHAIN_ID_MAX + 1];
   int verify_rc;
@@ -112,6 +112,8 @@ struct dc_master {
     uint8_t faucet_head[DC_HASH_BYTES];
     bool faucet_synced;
     uint32_t faucet_inflight;
+    struct master_txreq *vq_head, *vq_tail; /* waiting for a verify batch */
+    uint32_t verify_inflight;  /* batches on the worker pool */
   } ledger;
   /* metrics */
   uint64_t placement_hist[METRIC_LAT_BUCKETS + 1];
@@ -142,9 +144,9 @@ void master_ledger_applied(struct dc_master *m, const struct dc_fsm_result *res,
 bool master_node_staked(struct dc_master *m, const char *node_hex);
 int master_propose_sysop(struct dc_master *m, const struct dc_sysop *op,
                          master_cmd_cb cb, void *ud);
-/* Queues q's signature check; q->done runs on the loop with verify_rc.
- * Errors: DC_ESYS (q->done never runs). */
-int master_tx_verify_async(struct dc_master *m, struct master_txreq *q);
+/* Queues q's signature check (batched onto the worker pool); q->done runs
+ * on the loop with verify_rc, exactly once. */
+void master_tx_verify_async(struct dc_master *m, struct master_txreq *q);
 /* Takes one unit of pk's rate and one pending slot (DC_EAGAIN and why);
  * master_flood_done returns the pending slot. */
 int master_flood_take(struct dc_master *m, const uint8_t pk[DC_PK_BYTES],
