@@ -203,7 +203,8 @@ static void api_urls(const struct dev *d, const char *api, char *out, size_t n) 
 }
 
 static int start_single_master(struct dev *d, const char *api, const char *hbt,
-                               const char *level, char *maddr, size_t maddr_n) {
+                               const char *level, const char *stakearg, char *maddr,
+                               size_t maddr_n) {
   char mdir[4300];
   snprintf(mdir, sizeof mdir, "%s/master", d->dir);
   /* A stale port file from an earlier run must not be mistaken for ours. */
@@ -214,7 +215,7 @@ static int start_single_master(struct dev *d, const char *api, const char *hbt,
   child_init(d, m, "master");
   const char *margs[] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr", api,
                          "--listen", "127.0.0.1:0", "--heartbeat-timeout-ms", hbt,
-                         "--log-level", level, NULL};
+                         "--dev", "--dev-stake", stakearg, "--log-level", level, NULL};
   child_args(m, margs);
   if (start_child(m)) return 1;
   unsigned sport = 0;
@@ -239,7 +240,8 @@ static int start_single_master(struct dev *d, const char *api, const char *hbt,
  * through it with a cluster token kept in the data folder. Ports are fixed
  * up front so a restarted master comes back where everyone expects it. */
 static int start_cluster(struct dev *d, const char *api, const char *hbt,
-                         const char *level, char *maddr, size_t maddr_n) {
+                         const char *level, const char *stakearg, char *maddr,
+                         size_t maddr_n) {
   char host[256];
   uint16_t port0;
   opts_hostport(api, host, sizeof host, &port0);
@@ -303,17 +305,18 @@ static int start_cluster(struct dev *d, const char *api, const char *hbt,
     const char *args[24] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr",
                             apiaddr, "--listen", listen, "--raft-addr", raft,
                             "--cluster-token", token, "--heartbeat-timeout-ms", hbt,
-                            "--log-level", level, "--join", join, NULL};
+                            "--log-level", level, "--dev", "--dev-stake", stakearg,
+                            "--join", join, NULL};
     /* Only the very first start of a new cluster bootstraps. Every later
      * start (a restart, or a wiped data dir) joins through the others:
      * bootstrapping again would found a second cluster. */
     if (i == 0 && fresh) {
-      args[16] = "--bootstrap=true";
-      args[17] = NULL;
+      args[19] = "--bootstrap=true";
+      args[20] = NULL;
       child_args(m, args);
       if (start_child(m)) return 1;
-      args[16] = "--join";
-      args[17] = join;
+      args[19] = "--join";
+      args[20] = join;
       child_args(m, args);
     } else {
       child_args(m, args);
@@ -390,10 +393,37 @@ int cli_dev(int argc, char **argv) {
 
   char hbt[32];
   snprintf(hbt, sizeof hbt, "%u", hb_timeout);
+  /* Dev providers are staked from the genesis: their keys must exist
+   * before the master proposes it. */
+  static char stake[DEV_PROVIDERS_MAX * (DC_PK_HEX_LEN + 1) + 1];
+  char stakefile[4400];
+  stake[0] = '\0';
+  for (uint32_t i = 0; i < nprov; i++) {
+    char pdir[4300], kp[4400], hex[DC_PK_HEX_LEN + 1];
+    struct dc_identity pid;
+    snprintf(pdir, sizeof pdir, "%s/provider-%u", d.dir, i + 1);
+    snprintf(kp, sizeof kp, "%s/provider.key", pdir);
+    if (dc_mkdir_p(pdir, 0700) || dc_identity_load_or_create(kp, &pid, NULL)) {
+      fprintf(stderr, "error: cannot create the key of %s\n", pdir);
+      return 1;
+    }
+    dc_identity_hex(&pid, hex);
+    dc_identity_close(&pid);
+    if (i) strcat(stake, ",");
+    strcat(stake, hex);
+  }
+  /* Through a file: 64 keys do not fit one argument buffer. */
+  snprintf(stakefile, sizeof stakefile, "%s/dev-stake.txt", d.dir);
+  if (dc_write_file_atomic(stakefile, stake, strlen(stake), 0600)) {
+    fprintf(stderr, "error: cannot write %s\n", stakefile);
+    return 1;
+  }
+  char stakearg[4410];
+  snprintf(stakearg, sizeof stakearg, "@%s", stakefile);
   char maddr[DEV_MASTERS_MAX * 32] = "";
   if (nmasters == 1) {
-    if (start_single_master(&d, api, hbt, level, maddr, sizeof maddr)) return 1;
-  } else if (start_cluster(&d, api, hbt, level, maddr, sizeof maddr)) {
+    if (start_single_master(&d, api, hbt, level, stakearg, maddr, sizeof maddr)) return 1;
+  } else if (start_cluster(&d, api, hbt, level, stakearg, maddr, sizeof maddr)) {
     return 1;
   }
   for (uint32_t i = 0; i < nprov; i++) {

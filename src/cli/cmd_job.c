@@ -246,6 +246,53 @@ static int job_cancel(int argc, char **argv) {
   return 0;
 }
 
+/* The itemised bill: the job's escrow and its ledger lines, one by one. */
+static int job_bill(int argc, char **argv) {
+  struct client c;
+  client_defaults(&c);
+  struct opt opts[] = {CLIENT_OPTS(&c)};
+  char *pos[2];
+  size_t npos = 2;
+  int rc = cli_parse("deepcloud job bill JOB_ID", opts, DC_ARRAY_LEN(opts), argc,
+                     argv, pos, &npos);
+  if (rc >= 0) return rc;
+  if (npos != 1) {
+    fprintf(stderr, "usage: deepcloud job bill JOB_ID\n");
+    return 2;
+  }
+  char path[256];
+  snprintf(path, sizeof path, "/v1/jobs/%s/bill", pos[0]);
+  json_t *b = NULL;
+  if ((rc = client_get(&c, "job bill", path, &b)) >= 0) return rc;
+  if (c.json) {
+    cli_print_json(b);
+    json_decref(b);
+    return 0;
+  }
+  static const char *const tot[] = {"budget", "paid", "refunded", "reserved", "available"};
+  printf("job %s (%s)\n", json_string_value(json_object_get(b, "job_id")),
+         json_string_value(json_object_get(b, "state")));
+  printf("%-8s %-12s %-40s %-16s %16s\n", "INDEX", "KIND", "TASK", "PROVIDER",
+         "MICRO-DEEP");
+  size_t i;
+  json_t *l;
+  json_array_foreach(json_object_get(b, "lines"), i, l) {
+    const char *kind = json_string_value(json_object_get(l, "kind"));
+    bool job_line = !strcmp(kind, "escrow_lock") || !strcmp(kind, "refund");
+    const char *peer = json_string_value(json_object_get(l, "peer"));
+    printf("%-8lld %-12s %-40.40s %-16.16s %16lld\n",
+           (long long)json_integer_value(json_object_get(l, "index")), kind,
+           job_line ? "-" : json_string_value(json_object_get(l, "ref")),
+           peer ? peer : "-",
+           (long long)json_integer_value(json_object_get(l, "amount")));
+  }
+  for (size_t k = 0; k < DC_ARRAY_LEN(tot); k++)
+    printf("%-10s %lld\n", tot[k],
+           (long long)json_integer_value(json_object_get(b, tot[k])));
+  json_decref(b);
+  return 0;
+}
+
 int cli_job(int argc, char **argv) {
   static const char *usage =
       "usage: deepcloud job <verb> [options]\n"
@@ -254,6 +301,7 @@ int cli_job(int argc, char **argv) {
       "  status JOB_ID       a job and its tasks\n"
       "  logs TASK_ID        stdout and stderr of a task\n"
       "  cancel JOB_ID       cancel a job and kill its running tasks\n"
+      "  bill JOB_ID         the itemised bill: budget, reservations, payments, refund\n"
       "Every verb takes --help, --json, --api URL.\n";
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     fputs(usage, argc < 2 ? stderr : stdout);
@@ -265,6 +313,7 @@ int cli_job(int argc, char **argv) {
   if (!strcmp(v, "status")) return job_status(argc - 1, argv + 1);
   if (!strcmp(v, "logs")) return job_logs(argc - 1, argv + 1);
   if (!strcmp(v, "cancel")) return job_cancel(argc - 1, argv + 1);
+  if (!strcmp(v, "bill")) return job_bill(argc - 1, argv + 1);
   fprintf(stderr, "error: unknown verb \"job %s\"\n%s", v, usage);
   return 2;
 }

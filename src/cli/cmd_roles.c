@@ -47,6 +47,12 @@ int cli_master(int argc, char **argv) {
       {"heartbeat-timeout-ms", OPT_U32, &cfg.heartbeat_timeout_ms, "silence after which a provider is dead (default 3000)"},
       {"max-body", OPT_U32, &cfg.max_body_bytes, "largest API request body in bytes (default 1048576)"},
       {"sync-normal", OPT_BOOL, &sync_normal, "survive crashes but not power loss (faster)"},
+      {"dev", OPT_BOOL, &cfg.dev, "dev ledger: genesis with a faucet, POST /v1/faucet"},
+      {"dev-stake", OPT_STR, &cfg.dev_stake, "dev genesis: fund and stake these keys (hex,hex)"},
+      {"seal-interval-ms", OPT_U32, &cfg.seal_interval_ms, "seal a ledger block at least this often (default 1000)"},
+      {"block-max", OPT_U32, &cfg.block_max, "dev genesis: seal after this many commands (default 1000)"},
+      {"tx-rate", OPT_U32, &cfg.tx_rate, "transactions per second per account (default 5000)"},
+      {"tx-pending-max", OPT_U32, &cfg.tx_pending_max, "unapplied transactions per account (default 1024)"},
       {"log-level", OPT_STR, &level, "debug, info, warn or error"},
   };
   int rc = parse_role("deepcloud master [options]", opts, DC_ARRAY_LEN(opts), argc, argv, level);

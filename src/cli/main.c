@@ -59,6 +59,9 @@ static int usage(FILE *f) {
           "Client commands (talk to --api URL, DEEPCLOUD_API, default %s):\n"
           "  job        run | list | status | logs | cancel\n"
           "  node       list | show\n"
+          "  wallet     new | show | balance | transfer | stake | unstake | withdraw |\n"
+          "             history | faucet\n"
+          "  ledger     blocks | block N | tx HASH | verify [--from-genesis]\n"
           "  api        METHOD PATH: a signed request to any API route\n"
           "  version    print the version\n"
           "\n"
@@ -88,6 +91,8 @@ int main(int argc, char **argv) {
   if (!strcmp(noun, "job")) rc = cli_job(argc - 1, argv + 1);
   else if (!strcmp(noun, "node")) rc = cli_node(argc - 1, argv + 1);
   else if (!strcmp(noun, "api")) rc = cli_api(argc - 1, argv + 1);
+  else if (!strcmp(noun, "wallet")) rc = cli_wallet(argc - 1, argv + 1);
+  else if (!strcmp(noun, "ledger")) rc = cli_ledger(argc - 1, argv + 1);
   else {
     fprintf(stderr, "error: unknown command \"%s\"\n", noun);
     rc = usage(stderr);

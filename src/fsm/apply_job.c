@@ -112,9 +112,11 @@ int fsm_job_submit(struct dc_fsm *f, const struct dc_cmd *c, uint64_t index,
   sqlite3_bind_int64(s, 9, (sqlite3_int64)index);
   rc = fsm_step_done(f, s);
   if (!rc) rc = insert_tasks(f, js->job_id, spec, c->ts_ms);
+  /* The budget is locked with the submit, or the submit is refused. */
+  if (!rc) rc = fsm_pay_lock(f, js->job_id, js->owner, spec->budget, res);
   res->count = (uint32_t)spec->total_instances;
   dc_jobspec_free(spec);
-  if (rc) return rc;
+  if (rc || res->code) return rc;
   snprintf(res->ref, sizeof res->ref, "%s", js->job_id);
   snprintf(res->message, sizeof res->message, "job accepted with %u task(s)",
            res->count);
@@ -157,6 +159,7 @@ int fsm_job_cancel(struct dc_fsm *f, const struct dc_cmd *c,
   sqlite3_bind_int64(s, 2, c->ts_ms);
   if ((rc = fsm_step_done(f, s))) return rc;
   res->count = (uint32_t)sqlite3_changes(f->db);
+  if ((rc = fsm_pay_refund(f, jc->job_id))) return rc;
   s = fsm_stmt(f, "UPDATE jobs SET state='canceled', finished_ms=?2 WHERE id=?1");
   if (!s) return DC_EDB;
   sqlite3_bind_text(s, 1, jc->job_id, -1, SQLITE_STATIC);
@@ -238,5 +241,7 @@ int fsm_job_progress(struct dc_fsm *f, const char *job_id, int64_t ts) {
   sqlite3_bind_text(s, 2, failed ? DC_JOB_FAILED : DC_JOB_SUCCEEDED, -1,
                     SQLITE_STATIC);
   sqlite3_bind_int64(s, 3, ts);
-  return fsm_step_done(f, s);
+  if ((rc = fsm_step_done(f, s))) return rc;
+  /* The job ended: what its budget did not pay returns to its owner. */
+  return sqlite3_changes(f->db) ? fsm_pay_refund(f, job_id) : DC_OK;
 }

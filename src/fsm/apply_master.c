@@ -8,8 +8,8 @@
 int fsm_master_set(struct dc_fsm *f, const struct dc_cmd *c,
                    struct dc_fsm_result *res) {
   const struct dc_cmd_master_set *m = &c->u.master_set;
-  if (f->schema_version < 2)
-    FSM_REJECT(res, DC_EVERSION, "the masters registry needs schema version 2");
+  if (f->schema_version < 3)
+    FSM_REJECT(res, DC_EVERSION, "the masters registry needs schema version 3");
   static const char *sql =
       "INSERT INTO masters(id, role, raft_addr, api_url, session_addr, updated_ms)"
       " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(id) DO UPDATE SET"
@@ -35,8 +35,8 @@ int fsm_master_set(struct dc_fsm *f, const struct dc_cmd *c,
 
 int fsm_master_remove(struct dc_fsm *f, const struct dc_cmd *c,
                       struct dc_fsm_result *res) {
-  if (f->schema_version < 2)
-    FSM_REJECT(res, DC_EVERSION, "the masters registry needs schema version 2");
+  if (f->schema_version < 3)
+    FSM_REJECT(res, DC_EVERSION, "the masters registry needs schema version 3");
   sqlite3_stmt *s = fsm_stmt(f, "DELETE FROM masters WHERE id = ?1");
   if (!s) return DC_EDB;
   sqlite3_bind_int64(s, 1, (sqlite3_int64)c->u.master_remove.id);

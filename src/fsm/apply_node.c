@@ -112,6 +112,8 @@ int fsm_node_dead(struct dc_fsm *f, const struct dc_cmd *c,
     if (!out)
       out = fsm_task_event(f, v[i].id, (uint32_t)v[i].attempt, "lost", id,
                            c->ts_ms, c->u.node_dead.reason);
+    /* Lost with its provider: the reservation goes back unpaid. */
+    if (!out) out = fsm_pay_settle(f, v[i].id, (uint32_t)v[i].attempt, id, NULL);
     if (!out && fail) out = fsm_job_progress(f, v[i].job, c->ts_ms);
   }
   for (size_t i = 0; i < nv; i++) {

@@ -64,6 +64,12 @@ int fsm_task_assign(struct dc_fsm *f, const struct dc_cmd *c,
     if (!t.found || strcmp(t.state, DC_TASK_PENDING) != 0 || !alive ||
         it->attempt != (uint64_t)t.attempt + 1)
       continue;
+    /* A paid job's worst case must be reserved first; a provider without
+     * the minimum stake, or a budget that cannot cover it, skips the item. */
+    bool paid_ok;
+    if ((rc = fsm_pay_reserve(f, it->task_id, it->attempt, node, &paid_ok)))
+      return rc;
+    if (!paid_ok) continue;
     sqlite3_stmt *s = fsm_stmt(f, up);
     if (!s) return DC_EDB;
     sqlite3_bind_text(s, 1, it->task_id, -1, SQLITE_STATIC);
@@ -175,6 +181,8 @@ int fsm_task_finished(struct dc_fsm *f, const struct dc_cmd *c,
   sqlite3_bind_int64(s, 13, c->ts_ms);
   if ((rc = fsm_step_done(f, s))) return rc;
   if ((rc = store_outputs(f, r))) return rc;
+  if ((rc = fsm_pay_settle(f, r->task_id, r->attempt, node, &r->usage)))
+    return rc;
   const char *ev = success ? DC_TASK_SUCCEEDED : DC_TASK_FAILED;
   if ((rc = fsm_task_event(f, r->task_id, r->attempt, ev, node, c->ts_ms,
                            r->reason)))

@@ -106,7 +106,6 @@ int dc_fsm_open(const char *path, bool sync_full, struct dc_fsm **out,
                 struct dc_errmsg *err) {
   struct dc_fsm *f = dc_calloc(1, sizeof *f);
   if (!f) return DC_ENOMEM;
-  f->keep_log = true;
   if (sqlite3_open_v2(path, &f->db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                           SQLITE_OPEN_NOMUTEX,
@@ -166,7 +165,6 @@ uint32_t dc_fsm_schema_version(const struct dc_fsm *f) {
 
 sqlite3 *dc_fsm_db(struct dc_fsm *f) { return f->db; }
 
-void dc_fsm_set_keep_log(struct dc_fsm *f, bool keep) { f->keep_log = keep; }
 
 int dc_fsm_open_reader(const char *path, sqlite3 **out) {
   sqlite3 *db = NULL;
@@ -180,26 +178,49 @@ int dc_fsm_open_reader(const char *path, sqlite3 **out) {
   return DC_OK;
 }
 
-static int dispatch(struct dc_fsm *f, const struct dc_cmd *c, uint64_t index,
-                    struct dc_fsm_result *res) {
+static int dispatch(struct dc_fsm *f, const struct dc_cmd *c,
+                    const struct dc_fsm_entry *e, struct dc_fsm_result *res) {
   if (c->type != DC_CMD_MIGRATE && f->schema_version == 0)
     FSM_REJECT(res, DC_EVERSION, "no schema yet: the log must start with a "
                                  "migrate command");
+  if ((c->type == DC_CMD_TX || c->type == DC_CMD_LEDGER) &&
+      f->schema_version < 2)
+    FSM_REJECT(res, DC_EVERSION, "the ledger needs schema version 2 (at %u)",
+               f->schema_version);
   switch (c->type) {
     case DC_CMD_MIGRATE:
       return fsm_migrate(f, c->u.migrate.schema_version, res);
     case DC_CMD_NODE_REGISTER: return fsm_node_register(f, c, res);
     case DC_CMD_NODE_DEAD: return fsm_node_dead(f, c, res);
-    case DC_CMD_JOB_SUBMIT: return fsm_job_submit(f, c, index, res);
+    case DC_CMD_JOB_SUBMIT: return fsm_job_submit(f, c, e->index, res);
     case DC_CMD_JOB_CANCEL: return fsm_job_cancel(f, c, res);
     case DC_CMD_TASK_ASSIGN: return fsm_task_assign(f, c, res);
     case DC_CMD_TASK_STARTED: return fsm_task_started(f, c, res);
     case DC_CMD_TASK_FINISHED: return fsm_task_finished(f, c, res);
     case DC_CMD_MASTER_SET: return fsm_master_set(f, c, res);
     case DC_CMD_MASTER_REMOVE: return fsm_master_remove(f, c, res);
+    case DC_CMD_TX: return fsm_ledger_tx(f, c, e->index, res);
+    case DC_CMD_LEDGER: return fsm_ledger_sys(f, c, e, res);
     default:
       FSM_REJECT(res, DC_EPROTO, "unknown command type %u", c->type);
   }
+}
+
+/* Every entry is kept with its outcome (from schema 2 on): the ledger seals
+ * blocks from these rows, committing to each command and its result. */
+static int log_insert(struct dc_fsm *f, const struct dc_fsm_entry *e,
+                      uint16_t type, int code) {
+  static const char *sql_v1 = "INSERT INTO log(idx, type, data) VALUES(?1, ?2, ?3)";
+  static const char *sql_v2 =
+      "INSERT INTO log(idx, type, data, code) VALUES(?1, ?2, ?3, ?4)";
+  bool v2 = f->schema_version >= 2;
+  sqlite3_stmt *s = fsm_stmt(f, v2 ? sql_v2 : sql_v1);
+  if (!s) return DC_EDB;
+  sqlite3_bind_int64(s, 1, (sqlite3_int64)e->index);
+  sqlite3_bind_int(s, 2, type);
+  sqlite3_bind_blob(s, 3, e->data, (int)e->len, SQLITE_STATIC);
+  if (v2) sqlite3_bind_int(s, 4, code);
+  return fsm_step_done(f, s);
 }
 
 static int apply_one(struct dc_fsm *f, const struct dc_fsm_entry *e,
@@ -212,29 +233,21 @@ static int apply_one(struct dc_fsm *f, const struct dc_fsm_entry *e,
     res->code = rc;
     snprintf(res->message, sizeof res->message, "undecodable command: %s",
              dc_strerror(rc));
-  } else {
-    res->proposal_id = c.proposal_id;
-    res->cmd_type = c.type;
+    return log_insert(f, e, 0, rc) ? DC_EDB : DC_OK;
   }
-
-  if (f->keep_log) {
-    sqlite3_stmt *s =
-        fsm_stmt(f, "INSERT INTO log(idx, type, data) VALUES(?1, ?2, ?3)");
-    if (!s) goto storage;
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)e->index);
-    sqlite3_bind_int(s, 2, rc ? 0 : c.type);
-    sqlite3_bind_blob(s, 3, e->data, (int)e->len, SQLITE_STATIC);
-    if (fsm_step_done(f, s)) goto storage;
-  }
-  if (rc) return DC_OK;
+  res->proposal_id = c.proposal_id;
+  res->cmd_type = c.type;
 
   if (fsm_exec(f, "SAVEPOINT cmd")) goto storage;
-  rc = dispatch(f, &c, e->index, res);
+  f->rec_sub = 0;
+  f->cur_index = e->index;
+  rc = dispatch(f, &c, e, res);
   if (rc) goto storage;
   if (res->code != DC_OK) {
     if (fsm_exec(f, "ROLLBACK TO cmd")) goto storage;
   }
   if (fsm_exec(f, "RELEASE cmd")) goto storage;
+  if (log_insert(f, e, c.type, res->code)) goto storage;
   dc_cmd_free(&c);
   return DC_OK;
 

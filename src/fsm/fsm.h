@@ -15,7 +15,7 @@
 /* The schema version this build migrates to. Migrations are themselves log
  * commands (DC_CMD_MIGRATE), so every replica runs the same DDL at the same
  * point of the log. */
-#define DC_FSM_SCHEMA_VERSION 2
+#define DC_FSM_SCHEMA_VERSION 3
 
 struct dc_fsm;
 
@@ -70,12 +70,6 @@ sqlite3 *dc_fsm_db(struct dc_fsm *f);
  * scheduler). Errors: DC_EDB. */
 int dc_fsm_open_reader(const char *path, sqlite3 **out);
 
-/* Whether each applied entry is also stored in the `log` table (default
- * yes). The `local` log back end needs it: that table *is* its log. With a
- * replicated log the entries live in the log's own storage, and keeping
- * them here too would make every snapshot carry the whole history. */
-void dc_fsm_set_keep_log(struct dc_fsm *f, bool keep);
-
 /* ---- whole-state images (snapshots) and state hashes ---- */
 
 #define DC_FSM_HASH_BYTES 32
@@ -95,12 +89,38 @@ int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
  * DC_EDB, DC_ENOMEM; on error the state is unchanged. */
 int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
                    struct dc_errmsg *err);
-/* A BLAKE2b hash of every table's rows in a fixed order (tables by name,
- * rows by all their columns), the `log` table included only if with_log.
- * Two replicas at the same applied index must give the same hash.
+/* A BLAKE2b hash of the replicated state: every table but `log` and
+ * `meta` (the input and the applied index), by name, each row by all its
+ * columns. Two replicas that applied the same commands give the same hash.
  * Errors: DC_EDB. */
-int dc_fsm_state_hash(sqlite3 *db, bool with_log,
-                      uint8_t out[DC_FSM_HASH_BYTES]);
+int dc_fsm_state_hash(sqlite3 *db, uint8_t out[DC_FSM_HASH_BYTES]);
+
+
+struct dc_fsm_verify_report {
+  bool ok;                /* false: message says what, bad_height where */
+  int64_t bad_height;     /* -1 when ok */
+  char message[256];
+  uint64_t blocks;        /* blocks verified */
+  uint64_t commands;      /* commands inside them */
+  uint64_t txs;           /* signed transactions re-verified and replayed */
+  uint64_t last_index;    /* last log index inside a verified block */
+  uint64_t tail;          /* entries after the last block, replayed too */
+  bool tail_complete;     /* the tail reached the source's applied index, so
+                             the final states were compared */
+};
+
+/* `ledger verify`: walks the blocks of src from height 0, checking each
+ * header hash and prev link, the Merkle root of its stored commands and
+ * every transaction signature. With replay it also applies every command
+ * to a fresh FSM at scratch_path (which must not exist) comparing each
+ * outcome (hence every nonce, head and balance rule) and block hash; then,
+ * if src's log still holds the unsealed tail, replays it and compares the
+ * whole state (dc_fsm_state_hash). src is only read: pass a copy of a live
+ * database. A discrepancy is not an error: rep->ok = false.
+ * Errors: DC_ENOTFOUND (no ledger), DC_EDB, DC_ENOMEM. */
+int dc_fsm_verify_chain(sqlite3 *src, const char *scratch_path, bool replay,
+                        struct dc_fsm_verify_report *rep,
+                        struct dc_errmsg *err);
 
 /* Task and job states as stored in the database. */
 #define DC_TASK_BLOCKED "blocked"     /* waiting on `after` dependencies */

@@ -10,18 +10,19 @@
 #include "fsm/fsm.h"
 #include "proto/proto.h"
 
-#define FSM_STMT_CACHE 96
+#define FSM_STMT_CACHE 192
 
 struct dc_fsm {
   sqlite3 *db;
   uint64_t applied_index;
   uint32_t schema_version;
-  bool keep_log;        /* also store each entry in the log table */
   struct {
     const char *sql; /* static string: the cache keys on its address */
     sqlite3_stmt *stmt;
   } cache[FSM_STMT_CACHE];
   struct dc_errmsg err; /* storage error text */
+  uint32_t rec_sub;     /* ledger history rows written by this command */
+  uint64_t cur_index;   /* log index of the command being applied */
 };
 
 /* A prepared, reset statement for a static SQL string; NULL on error (the
@@ -61,6 +62,23 @@ int fsm_master_set(struct dc_fsm *f, const struct dc_cmd *c,
                    struct dc_fsm_result *res);
 int fsm_master_remove(struct dc_fsm *f, const struct dc_cmd *c,
                       struct dc_fsm_result *res);
+/* The ledger (apply_ledger.c: user transactions; apply_escrow.c: job
+ * escrow, slashes and rewards; apply_block.c: genesis and block seals). */
+int fsm_ledger_tx(struct dc_fsm *f, const struct dc_cmd *c, uint64_t index,
+                  struct dc_fsm_result *res);
+int fsm_ledger_sys(struct dc_fsm *f, const struct dc_cmd *c,
+                   const struct dc_fsm_entry *e, struct dc_fsm_result *res);
+
+/* Jobs pay (apply_pay.c). Each returns only storage errors; a movement
+ * the ledger refuses writes nothing. fsm_pay_lock refuses through res. */
+int fsm_pay_lock(struct dc_fsm *f, const char *job_id,
+                 const uint8_t owner[DC_PK_BYTES], uint64_t budget,
+                 struct dc_fsm_result *res);
+int fsm_pay_reserve(struct dc_fsm *f, const char *task_id, uint32_t attempt,
+                    const char *node_hex, bool *ok);
+int fsm_pay_settle(struct dc_fsm *f, const char *task_id, uint32_t attempt,
+                   const char *node_hex, const struct dc_usage *usage);
+int fsm_pay_refund(struct dc_fsm *f, const char *job_id);
 
 /* Re-evaluates a job after one of its tasks reached a final state:
  * unblocks dependents whose dependencies all succeeded, fails dependents of

@@ -51,14 +51,70 @@ static const char *const migration_v1 =
     "  ts_ms INTEGER NOT NULL, reason TEXT);"
     "CREATE INDEX task_events_task ON task_events(task_id, seq);";
 
-/* v2: the registry of masters (how to reach each one), for redirects and
- * for providers following the leader. */
+/* The ledger (docs/ledger.md). Amounts are micro-DEEP in INTEGER columns:
+ * total supply is capped at INT64_MAX, so every one fits. `log.code` keeps
+ * each command's outcome so a sealed block can commit to it. */
 static const char *const migration_v2 =
+    "ALTER TABLE log ADD COLUMN code INTEGER;"
+    "CREATE TABLE ledger (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  chain_id TEXT NOT NULL, unbonding_blocks INTEGER NOT NULL,"
+    "  min_stake INTEGER NOT NULL, block_max INTEGER NOT NULL,"
+    "  channel_len_max INTEGER NOT NULL, channel_timeout_min INTEGER NOT NULL,"
+    "  minted INTEGER NOT NULL, burned INTEGER NOT NULL,"
+    "  height INTEGER NOT NULL,"       /* the block being filled */
+    "  sealed_index INTEGER NOT NULL," /* last log index inside a block */
+    "  tip BLOB NOT NULL, tip_time_ms INTEGER NOT NULL);"
+    "CREATE TABLE accounts (id BLOB PRIMARY KEY, balance INTEGER NOT NULL,"
+    "  staked INTEGER NOT NULL, unbonding INTEGER NOT NULL,"
+    "  locked INTEGER NOT NULL, nonce INTEGER NOT NULL, head BLOB NOT NULL)"
+    "  WITHOUT ROWID;"
+    "CREATE TABLE unbonding (seq INTEGER PRIMARY KEY, account BLOB NOT NULL,"
+    "  release_height INTEGER NOT NULL, amount INTEGER NOT NULL);"
+    "CREATE INDEX unbonding_account ON unbonding(account, release_height);"
+    /* History: rowid = idx * 65536 + sub keeps rows in log order without
+     * an index of its own; the command's bytes stay in log / block_cmds. */
+    "CREATE TABLE ledger_tx (id INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
+    "  idx INTEGER NOT NULL, sub INTEGER NOT NULL, height INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL, account BLOB, peer BLOB, amount INTEGER NOT NULL,"
+    "  ref TEXT);"
+    "CREATE UNIQUE INDEX ledger_tx_hash ON ledger_tx(hash);"
+    "CREATE INDEX ledger_tx_account ON ledger_tx(account, id)"
+    "  WHERE account IS NOT NULL;"
+    "CREATE INDEX ledger_tx_peer ON ledger_tx(peer, id) WHERE peer IS NOT NULL;"
+    "CREATE INDEX ledger_tx_ref ON ledger_tx(ref, id) WHERE ref IS NOT NULL;"
+    "CREATE TABLE channels (id BLOB PRIMARY KEY, payer BLOB NOT NULL,"
+    "  payee BLOB NOT NULL, tick_value INTEGER NOT NULL,"
+    "  length INTEGER NOT NULL, anchor BLOB NOT NULL,"
+    "  deposit INTEGER NOT NULL, open_height INTEGER NOT NULL,"
+    "  timeout_blocks INTEGER NOT NULL, state TEXT NOT NULL,"
+    "  ticks INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE escrows (job_id TEXT PRIMARY KEY, owner BLOB NOT NULL,"
+    "  locked INTEGER NOT NULL, available INTEGER NOT NULL,"
+    "  reserved INTEGER NOT NULL, paid INTEGER NOT NULL,"
+    "  refunded INTEGER NOT NULL, state TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE reservations (task_id TEXT NOT NULL,"
+    "  attempt INTEGER NOT NULL, job_id TEXT NOT NULL, node_id BLOB NOT NULL,"
+    "  amount INTEGER NOT NULL, paid INTEGER NOT NULL, state TEXT NOT NULL,"
+    "  PRIMARY KEY(task_id, attempt)) WITHOUT ROWID;"
+    "CREATE INDEX reservations_job ON reservations(job_id, state);"
+    "CREATE TABLE blocks (height INTEGER PRIMARY KEY, hash BLOB NOT NULL,"
+    "  prev BLOB NOT NULL, root BLOB NOT NULL, first_index INTEGER NOT NULL,"
+    "  last_index INTEGER NOT NULL, ncmds INTEGER NOT NULL,"
+    "  proposer BLOB NOT NULL, time_ms INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX blocks_hash ON blocks(hash);"
+    "CREATE TABLE block_cmds (height INTEGER NOT NULL, pos INTEGER NOT NULL,"
+    "  idx INTEGER NOT NULL, code INTEGER NOT NULL, data BLOB NOT NULL,"
+    "  PRIMARY KEY(height, pos)) WITHOUT ROWID;"
+    "CREATE INDEX block_cmds_idx ON block_cmds(idx);";
+
+/* v3: the registry of masters (how to reach each one), for redirects and
+ * for providers following the leader. */
+static const char *const migration_v3 =
     "CREATE TABLE masters (id INTEGER PRIMARY KEY, role TEXT NOT NULL,"
     "  raft_addr TEXT NOT NULL, api_url TEXT NOT NULL,"
     "  session_addr TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
 
-static const char *const migrations[] = {migration_v1, migration_v2};
+static const char *const migrations[] = {migration_v1, migration_v2, migration_v3};
 
 int fsm_migrate(struct dc_fsm *f, uint32_t target, struct dc_fsm_result *res) {
   if (target > DC_ARRAY_LEN(migrations)) {

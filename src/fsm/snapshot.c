@@ -124,28 +124,23 @@ int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
 }
 
 static void hash_value(crypto_generichash_state *h, sqlite3_stmt *s, int i) {
-  uint8_t tag = (uint8_t)sqlite3_column_type(s, i);
-  crypto_generichash_update(h, &tag, 1);
-  switch (tag) {
-    case SQLITE_INTEGER: {
-      int64_t v = sqlite3_column_int64(s, i);
-      crypto_generichash_update(h, (const uint8_t *)&v, sizeof v);
-      break;
-    }
-    case SQLITE_FLOAT: {
-      double v = sqlite3_column_double(s, i);
-      crypto_generichash_update(h, (const uint8_t *)&v, sizeof v);
-      break;
-    }
-    case SQLITE_TEXT:
-    case SQLITE_BLOB: {
-      const void *p = sqlite3_column_blob(s, i);
-      uint64_t n = (uint64_t)sqlite3_column_bytes(s, i);
-      crypto_generichash_update(h, (const uint8_t *)&n, sizeof n);
-      if (n) crypto_generichash_update(h, p, n);
-      break;
-    }
-    default: break; /* NULL: the tag says it all */
+  uint8_t t = (uint8_t)sqlite3_column_type(s, i);
+  crypto_generichash_update(h, &t, 1);
+  if (t == SQLITE_INTEGER) {
+    uint64_t v = (uint64_t)sqlite3_column_int64(s, i);
+    uint8_t be[8];
+    for (int k = 0; k < 8; k++) be[k] = (uint8_t)(v >> (56 - 8 * k));
+    crypto_generichash_update(h, be, 8);
+  } else if (t != SQLITE_NULL) {
+    /* REAL is hashed through its text form: the same on every machine
+     * SQLite runs on, unlike the in-memory double. */
+    const uint8_t *p = t == SQLITE_BLOB ? sqlite3_column_blob(s, i)
+                                        : sqlite3_column_text(s, i);
+    uint32_t n = (uint32_t)sqlite3_column_bytes(s, i);
+    uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                     (uint8_t)n};
+    crypto_generichash_update(h, be, 4);
+    if (n) crypto_generichash_update(h, p, n);
   }
 }
 
@@ -178,22 +173,21 @@ static int hash_table(sqlite3 *db, const char *name,
   return step == SQLITE_DONE ? DC_OK : DC_EDB;
 }
 
-int dc_fsm_state_hash(sqlite3 *db, bool with_log,
-                      uint8_t out[DC_FSM_HASH_BYTES]) {
+int dc_fsm_state_hash(sqlite3 *db, uint8_t out[DC_FSM_HASH_BYTES]) {
   crypto_generichash_state h;
   crypto_generichash_init(&h, NULL, 0, DC_FSM_HASH_BYTES);
   sqlite3_stmt *s = NULL;
+  /* Every table, so a new one can never be forgotten; `log` and `meta` are
+   * the input and the applied index, not state. */
   if (sqlite3_prepare_v2(db,
                          "SELECT name FROM sqlite_schema WHERE type = 'table'"
-                         " AND name NOT LIKE 'sqlite_%' ORDER BY name",
+                         " AND name NOT LIKE 'sqlite_%' AND name NOT IN"
+                         " ('log', 'meta') ORDER BY name",
                          -1, &s, NULL) != SQLITE_OK)
     return DC_EDB;
   int rc = DC_OK, step;
-  while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
-    const char *name = (const char *)sqlite3_column_text(s, 0);
-    if (!with_log && !strcmp(name, "log")) continue;
-    rc = hash_table(db, name, &h);
-  }
+  while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW)
+    rc = hash_table(db, (const char *)sqlite3_column_text(s, 0), &h);
   sqlite3_finalize(s);
   if (rc) return rc;
   crypto_generichash_final(&h, out, DC_FSM_HASH_BYTES);

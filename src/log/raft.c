@@ -535,7 +535,6 @@ int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
   rl->loop = loop;
   rl->fsm = fsm;
   snprintf(rl->address, sizeof rl->address, "%s", cfg->address);
-  dc_fsm_set_keep_log(fsm, false);
 
   int rv = raft_uv_tcp_init(&rl->transport, loop);
   if (!rv) rv = raft_uv_init(&rl->io, loop, cfg->dir, &rl->transport);

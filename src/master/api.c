@@ -154,6 +154,8 @@ void master_api_route(struct dc_master *m, struct dc_httpd_req *r) {
       if (n == 3 && del) return api_job_cancel(m, r, seg[2]);
       if (n == 4 && get && strcmp(seg[3], "tasks") == 0)
         return api_job_tasks(m, r, seg[2]);
+      if (n == 4 && get && strcmp(seg[3], "bill") == 0)
+        return api_job_bill(m, r, seg[2]);
     }
     if (strcmp(res, "tasks") == 0 && n == 4 && get) {
       if (strcmp(seg[3], "logs") == 0) return api_task_logs(m, r, seg[2]);
@@ -166,6 +168,21 @@ void master_api_route(struct dc_master *m, struct dc_httpd_req *r) {
       if (n == 2 && post) return api_masters_add(m, r);
       if (n == 3 && del) return api_masters_remove(m, r, seg[2]);
     }
+    if (strcmp(res, "tx") == 0) {
+      if (n == 2 && post) return api_tx_submit(m, r);
+      if (n == 3 && get) return api_tx_show(m, r, seg[2]);
+    }
+    if (strcmp(res, "accounts") == 0 && get) {
+      if (n == 3) return api_account_show(m, r, seg[2]);
+      if (n == 4 && strcmp(seg[3], "history") == 0)
+        return api_account_history(m, r, seg[2]);
+    }
+    if (strcmp(res, "blocks") == 0 && get) {
+      if (n == 2) return api_blocks_list(m, r);
+      if (n == 3) return api_block_show(m, r, seg[2]);
+    }
+    if (n == 2 && strcmp(res, "ledger") == 0 && get) return api_ledger_show(m, r);
+    if (n == 2 && strcmp(res, "faucet") == 0 && post) return api_faucet(m, r);
   }
   dc_httpd_respond_error(r, 404, "NOTFOUND",
                          "no route for %s %s (see docs/api.md)", method, path);

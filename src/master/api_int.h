@@ -34,4 +34,18 @@ void api_task_logs(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 void api_task_outputs(struct dc_master *m, struct dc_httpd_req *r,
                       const char *id);
 
+/* api_ledger.c */
+void api_tx_submit(struct dc_master *m, struct dc_httpd_req *r);
+void api_tx_show(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+void api_ledger_show(struct dc_master *m, struct dc_httpd_req *r);
+void api_account_show(struct dc_master *m, struct dc_httpd_req *r,
+                      const char *id);
+void api_account_history(struct dc_master *m, struct dc_httpd_req *r,
+                         const char *id);
+void api_blocks_list(struct dc_master *m, struct dc_httpd_req *r);
+void api_block_show(struct dc_master *m, struct dc_httpd_req *r,
+                    const char *id);
+void api_faucet(struct dc_master *m, struct dc_httpd_req *r);
+void api_job_bill(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+
 #endif

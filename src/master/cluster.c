@@ -118,6 +118,7 @@ static void on_leader(void *ud, bool leader) {
     for (struct session *s = m->sessions; s; s = s->next)
       if (!s->closed) dc_conn_close(s->conn, "this master is not the leader any more");
     m->assign_in_flight = false;
+    master_ledger_on_leader(m, false);
     return;
   }
   /* A new leader cannot know how long providers have been silent: each
@@ -138,6 +139,7 @@ static void on_leader(void *ud, bool leader) {
   } else {
     register_self(m);
   }
+  master_ledger_on_leader(m, true);
   master_schedule_soon(m);
 }
 

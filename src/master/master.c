@@ -21,6 +21,9 @@ void dc_master_config_default(struct dc_master_config *c) {
   c->max_body_bytes = 1u << 20;
   c->request_skew_ms = 300000;
   c->sync_full = true;
+  c->seal_interval_ms = 1000;
+  c->tx_rate = 5000;
+  c->tx_pending_max = 1024;
 }
 
 sqlite3_stmt *master_read_stmt(struct dc_master *m, const char *sql) {
@@ -57,6 +60,8 @@ void master_on_applied(void *ud, const struct dc_fsm_result *res, size_t n) {
     }
   }
   if (m->parked) master_parked_check(m);
+  master_ledger_applied(m, res, n); /* counts toward the next block; only a
+                                       leader seals */
   if (!dc_log_is_leader(m->log)) return;
   if (reconcile) master_reconcile(m);
   if (dispatch) master_dispatch(m);
@@ -92,6 +97,7 @@ static void stop_now(struct dc_master *m) {
   if (m->http) dc_httpd_stop(m->http, on_http_stopped, m);
   m->http = NULL;
   master_sessions_stop(m);
+  master_ledger_stop(m);
   if (m->log) m->log->ops->close(m->log, on_log_closed, m);
   m->log = NULL;
 }
@@ -151,6 +157,10 @@ static int start(struct dc_master *m) {
     DC_ERROR("master", "local.db could not be opened");
     return rc;
   }
+  if ((rc = master_ledger_start(m))) {
+    DC_ERROR("master", "ledger: %s", dc_strerror(rc));
+    return rc;
+  }
   if ((rc = master_sessions_start(m))) {
     DC_ERROR("master", "cannot listen for providers on %s:%u: %s",
              m->cfg.listen_host, m->cfg.listen_port, dc_strerror(rc));
@@ -208,6 +218,7 @@ int dc_master_run(const struct dc_master_config *cfg) {
   }
   uv_run(m->loop, UV_RUN_DEFAULT);
   dc_free(m->seen);
+  master_ledger_free(m);
   for (size_t i = 0; i < MASTER_RCACHE && m->rcache[i].sql; i++)
     sqlite3_finalize(m->rcache[i].stmt);
   sqlite3_close(m->rdb);

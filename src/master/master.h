@@ -35,6 +35,15 @@ struct dc_master_config {
   uint32_t raft_election_ms;        /* 0 = log default */
   uint32_t raft_heartbeat_ms;
   uint32_t raft_snapshot_threshold;
+  /* ledger */
+  bool dev;                         /* dev genesis (faucet = master key) and
+                                       POST /v1/faucet */
+  const char *dev_stake;            /* "hex,hex": keys funded and staked at the
+                                       dev genesis (dev providers) */
+  uint32_t seal_interval_ms;        /* seal a block at least this often */
+  uint32_t block_max;               /* dev genesis: seal after this many */
+  uint32_t tx_rate;                 /* transactions per second per account */
+  uint32_t tx_pending_max;          /* unapplied transactions per account */
 };
 
 void dc_master_config_default(struct dc_master_config *c);

@@ -12,6 +12,7 @@
 #include "crypto/crypto.h"
 #include "fsm/fsm.h"
 #include "httpd/httpd.h"
+#include "ledger/ledger.h"
 #include "log/log.h"
 #include "master/master.h"
 #include "net/net.h"
@@ -53,8 +54,32 @@ struct parked {
   struct parked *next;
 };
 
+/* Per-account flood control (ledger.c). */
+struct flood {
+  uint8_t pk[DC_PK_BYTES];
+  bool used;
+  uint32_t pending;         /* proposed, not yet applied */
+  uint64_t tokens_milli;    /* token bucket, in thousandths of a tx */
+  int64_t last_ms;
+};
+
+/* A transaction on its way: signature check on the worker pool, then the
+ * proposal. Owned by whoever started it; done runs on the loop. */
+struct master_txreq {
+  struct dc_master *m;
+  struct master_txreq *next; /* queue of checks not yet on the pool */
+  struct dc_tx tx;
+  char chain_id[DC_CHAIN_ID_MAX + 1];
+  int verify_rc;
+  void (*done)(struct dc_master *m, struct master_txreq *q);
+  struct dc_httpd_req *r;
+  uint8_t hash[DC_HASH_BYTES];
+  uint8_t *enc;             /* the encoded transaction (dc_malloc) */
+  size_t enc_len;
+};
+
 #define METRIC_LAT_BUCKETS 12
-#define MASTER_RCACHE 16
+#define MASTER_RCACHE 24
 
 struct dc_master {
   struct dc_master_config cfg;
@@ -92,6 +117,23 @@ struct dc_master {
   bool join_busy;
   bool transferring;
   uv_timer_t transfer_timer;
+  struct {
+    bool ready;             /* a genesis has been applied */
+    char chain_id[DC_CHAIN_ID_MAX + 1];
+    uint32_t block_max;
+    uint64_t min_stake;
+    uint64_t since_seal;    /* commands applied since the last block */
+    bool seal_in_flight;
+    uv_timer_t seal_timer;
+    bool timer_live;
+    struct flood *flood;    /* FLOOD_SLOTS entries */
+    uint64_t faucet_nonce;  /* next faucet transaction, pipelined */
+    uint8_t faucet_head[DC_HASH_BYTES];
+    bool faucet_synced;
+    uint32_t faucet_inflight;
+    struct master_txreq *vq_head, *vq_tail; /* waiting for a verify batch */
+    uint32_t verify_inflight;  /* batches on the worker pool */
+  } ledger;
   /* metrics */
   uint64_t placement_hist[METRIC_LAT_BUCKETS + 1];
   double placement_sum_ms;
@@ -110,6 +152,27 @@ typedef void (*master_cmd_cb)(struct dc_master *m, const struct dc_fsm_result *r
                               void *ud);
 int master_propose(struct dc_master *m, struct dc_cmd *c, master_cmd_cb cb,
                    void *ud);
+
+/* ledger.c */
+int master_ledger_start(struct dc_master *m);
+/* Leadership gained (after the migration was proposed) or lost. */
+void master_ledger_on_leader(struct dc_master *m, bool leader);
+void master_ledger_stop(struct dc_master *m);
+void master_ledger_free(struct dc_master *m);
+void master_ledger_refresh(struct dc_master *m);
+void master_ledger_applied(struct dc_master *m, const struct dc_fsm_result *res,
+                           size_t n);
+bool master_node_staked(struct dc_master *m, const char *node_hex);
+int master_propose_sysop(struct dc_master *m, const struct dc_sysop *op,
+                         master_cmd_cb cb, void *ud);
+/* Queues q's signature check (batched onto the worker pool); q->done runs
+ * on the loop with verify_rc, exactly once. */
+void master_tx_verify_async(struct dc_master *m, struct master_txreq *q);
+/* Takes one unit of pk's rate and one pending slot (DC_EAGAIN and why);
+ * master_flood_done returns the pending slot. */
+int master_flood_take(struct dc_master *m, const uint8_t pk[DC_PK_BYTES],
+                      char *why, size_t whysz);
+void master_flood_done(struct dc_master *m, const uint8_t pk[DC_PK_BYTES]);
 
 /* sessions.c */
 int master_sessions_start(struct dc_master *m);

@@ -63,6 +63,8 @@ static int load_nodes(struct dc_master *m, struct node_row **out, size_t *n) {
     /* Only nodes with a registered session can be handed work now. */
     struct session *ss = master_session_find(m, id);
     if (!ss || !ss->registered || ss->closed) continue;
+    /* A provider below the ledger's minimum stake receives no work. */
+    if (!master_node_staked(m, id)) continue;
     if (nv == cap) {
       cap = cap ? cap * 2 : 16;
       struct node_row *nvp = dc_realloc(v, cap * sizeof *v);

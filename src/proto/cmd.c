@@ -18,6 +18,8 @@ static const char *const cmd_names[] = {
     [DC_CMD_TASK_FINISHED] = "task_finished",
     [DC_CMD_MASTER_SET] = "master_set",
     [DC_CMD_MASTER_REMOVE] = "master_remove",
+    [DC_CMD_TX] = "tx",
+    [DC_CMD_LEDGER] = "ledger",
 };
 
 static bool cmd_type_known(uint16_t type) {
@@ -29,6 +31,10 @@ const char *dc_cmd_type_name(uint16_t type) {
 }
 
 /* ---- encode ------------------------------------------------------------- */
+
+static size_t blob_max(uint16_t type) {
+  return type == DC_CMD_TX ? DC_CMD_TX_MAX : DC_CMD_LEDGER_MAX;
+}
 
 static void put_assign(struct proto_w *w, const struct dc_cmd_task_assign *a) {
   pw_count(w, a->n, 1, DC_ASSIGN_MAX);
@@ -87,6 +93,11 @@ static void put_body(struct proto_w *w, const struct dc_cmd *c) {
   case DC_CMD_MASTER_REMOVE:
     if (!c->u.master_remove.id) pw_fail(w, DC_EINVAL);
     pw_u64(w, c->u.master_remove.id);
+    break;
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER:
+    if (!c->u.blob.len || !c->u.blob.data) pw_fail(w, DC_EINVAL);
+    pw_bytes(w, c->u.blob.data, c->u.blob.len, blob_max(c->type));
     break;
   default:
     pw_fail(w, DC_EINVAL);
@@ -169,6 +180,11 @@ static void get_body(struct dc_reader *r, unsigned ver, struct dc_cmd *c) {
     dc_get_u64(r, &c->u.master_remove.id);
     if (!r->err && !c->u.master_remove.id) pr_fail(r, DC_EPROTO);
     break;
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER:
+    proto_get_bytes_dup(r, &c->u.blob.data, &c->u.blob.len, blob_max(c->type));
+    if (!r->err && !c->u.blob.len) pr_fail(r, DC_EPROTO);
+    break;
   default: /* unreachable: the type was checked against cmd_names */
     pr_fail(r, DC_EPROTO);
   }
@@ -240,6 +256,10 @@ void dc_cmd_free(struct dc_cmd *c) {
     dc_free(c->u.master_set.raft_addr);
     dc_free(c->u.master_set.api_url);
     dc_free(c->u.master_set.session_addr);
+    break;
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER:
+    dc_free(c->u.blob.data);
     break;
   default: /* migrate, job_cancel, unknown: nothing owned */
     break;

@@ -46,6 +46,8 @@
 #define DC_TASK_JSON_MAX (2 * 1024 * 1024)
 #define DC_LOG_CHUNK_MAX (64 * 1024)
 #define DC_MSG_REASON_MAX 1024 /* TASK_ACK and KILL_TASK reasons */
+#define DC_CMD_TX_MAX 512      /* an encoded ledger transaction */
+#define DC_CMD_LEDGER_MAX (256 * 1024) /* an encoded ledger system op */
 /* Upper bounds of any encoding, for sizing log entries and net frames. */
 #define DC_CMD_MAX_BYTES (2 * 1024 * 1024)
 #define DC_MSG_MAX_BYTES (DC_TASK_JSON_MAX + 4096)
@@ -124,6 +126,8 @@ enum dc_cmd_type {
   /* 9..31 are kept for the ledger's commands. */
   DC_CMD_MASTER_SET = 32,            /* a master joins or changes its addresses */
   DC_CMD_MASTER_REMOVE = 33,
+  DC_CMD_TX = 9,            /* a signed ledger transaction (src/ledger) */
+  DC_CMD_LEDGER = 10,       /* a ledger system operation, leader only */
 };
 
 #define DC_MASTER_ADDR_MAX 255
@@ -167,6 +171,12 @@ struct dc_cmd_task_started {
 struct dc_cmd_task_finished {
   struct dc_task_result r;
 };
+/* TX and LEDGER carry the ledger's own canonical encoding (ledger.h), kept
+ * opaque here so the log codec never changes when the ledger's does. */
+struct dc_cmd_blob {
+  uint8_t *data;                     /* 1..DC_CMD_TX_MAX / DC_CMD_LEDGER_MAX */
+  size_t len;
+};
 
 /* The replicated registry of masters: how clients and providers reach each
  * one. The raft configuration itself lives in the log; this is what the
@@ -198,6 +208,7 @@ struct dc_cmd {
     struct dc_cmd_task_finished task_finished;
     struct dc_cmd_master_set master_set;
     struct dc_cmd_master_remove master_remove;
+    struct dc_cmd_blob blob;         /* TX, LEDGER */
   } u;
 };
 

@@ -4,6 +4,7 @@ unknown-field specs, oversized bodies, unknown routes, unsigned, badly
 signed, stale and replayed requests, someone else's job."""
 import json
 import os
+import time
 
 from harness import Cloud, check, finish
 
@@ -29,7 +30,19 @@ try:
         st, jobs = cloud.get("/v1/jobs")
         return cloud.health()["applied_index"], len(jobs["jobs"])
 
-    before = state()
+    def settled():
+        """The state once the leader has sealed the block of everything
+        applied so far (it seals every second while there is something to
+        seal): from then on only new commands move the applied index."""
+        last, since = state(), time.time()
+        while time.time() - since < 2.5:
+            time.sleep(0.25)
+            now = state()
+            if now != last:
+                last, since = now, time.time()
+        return last
+
+    before = settled()
 
     # Malformed and invalid specs, through the signed path.
     for body, needle in [("{", "json"), ('{"name":"x"}', "tasks"),

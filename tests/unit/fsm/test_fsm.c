@@ -359,8 +359,8 @@ static void test_snapshot_restore_and_hash(void **state) {
   assert_int_equal(dc_fsm_applied_index(g), dc_fsm_applied_index(x->f));
   assert_int_equal(dc_fsm_schema_version(g), DC_FSM_SCHEMA_VERSION);
   uint8_t h1[DC_FSM_HASH_BYTES], h2[DC_FSM_HASH_BYTES];
-  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(x->f), true, h1), DC_OK);
-  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), true, h2), DC_OK);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(x->f), h1), DC_OK);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), h2), DC_OK);
   assert_memory_equal(h1, h2, sizeof h1);
   sqlite3_stmt *s;
   assert_int_equal(sqlite3_prepare_v2(reader, "SELECT count(*) FROM tasks", -1, &s, NULL), SQLITE_OK);
@@ -382,8 +382,8 @@ static void test_snapshot_restore_and_hash(void **state) {
     assert_int_equal(r.code, DC_OK);
   }
   sqlite3_finalize(s);
-  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(x->f), true, h1), DC_OK);
-  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), true, h2), DC_OK);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(x->f), h1), DC_OK);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), h2), DC_OK);
   assert_memory_equal(h1, h2, sizeof h1);
   sqlite3_prepare_v2(dc_fsm_db(g), "PRAGMA journal_mode", -1, &s, NULL);
   assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -392,7 +392,7 @@ static void test_snapshot_restore_and_hash(void **state) {
 
   /* One changed value changes the hash. */
   assert_int_equal(sqlite3_exec(dc_fsm_db(g), "UPDATE tasks SET retries = retries + 1 WHERE rowid = 1", NULL, NULL, NULL), SQLITE_OK);
-  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), true, h2), DC_OK);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), h2), DC_OK);
   assert_memory_not_equal(h1, h2, sizeof h1);
   sqlite3_close(reader);
   dc_fsm_close(g);

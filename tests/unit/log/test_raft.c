@@ -239,7 +239,7 @@ static void assert_same_state(struct cluster *c) {
   int first = -1;
   for (int i = 0; i < MAXS; i++) {
     if (!c->s[i].log || c->s[i].closed) continue;
-    assert_int_equal(dc_fsm_state_hash(dc_fsm_db(c->s[i].fsm), false, h), DC_OK);
+    assert_int_equal(dc_fsm_state_hash(dc_fsm_db(c->s[i].fsm), h), DC_OK);
     if (first < 0) {
       memcpy(ref, h, sizeof h);
       first = i;

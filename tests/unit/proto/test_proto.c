@@ -256,7 +256,7 @@ static void test_cmd_header_refused(void **state) {
   }
   p[2] = DC_CMD_CODEC_VERSION;
 
-  static const uint16_t bad_types[] = {0, 9, 0x100, 0xffff};
+  static const uint16_t bad_types[] = {0, 11, 0x100, 0xffff};
   for (size_t i = 0; i < DC_ARRAY_LEN(bad_types); i++) {
     p[3] = (uint8_t)(bad_types[i] >> 8);
     p[4] = (uint8_t)bad_types[i];
@@ -272,7 +272,7 @@ static void test_cmd_header_refused(void **state) {
   assert_int_equal(dc_cmd_decode(NULL, 0, &d), DC_ETRUNCATED);
 
   /* Encoders refuse what decoders would. */
-  c.type = 9;
+  c.type = 11;
   assert_int_equal(dc_cmd_encode(&c, &b), DC_EINVAL);
   c.type = DC_CMD_NODE_DEAD;
   dc_cmd_free(&c);
@@ -301,7 +301,7 @@ static void test_type_names(void **state) {
   assert_string_equal(dc_cmd_type_name(DC_CMD_MIGRATE), "migrate");
   assert_string_equal(dc_cmd_type_name(DC_CMD_TASK_FINISHED), "task_finished");
   assert_string_equal(dc_cmd_type_name(0), "unknown");
-  assert_string_equal(dc_cmd_type_name(9), "unknown");
+  assert_string_equal(dc_cmd_type_name(11), "unknown");
   assert_string_equal(dc_cmd_type_name(0xffff), "unknown");
   assert_string_equal(dc_msg_type_name(DC_MSG_REGISTER), "register");
   assert_string_equal(dc_msg_type_name(DC_MSG_KILL_TASK), "kill_task");
