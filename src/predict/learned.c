@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * The learned runtime predictor: several cheap online experts in log space
+ * (Tsafrir, the user's and the user+app's exponentially weighted mean, the
+ * estimate scaled by the user's usual actual/estimate ratio, a recursive
+ * least-squares regression) mixed by their recent accuracy. Each expert is
+ * weighted by the inverse square of its exponentially weighted mean
+ * absolute log error, so the mix follows whichever works on this workload
+ * without a tuned constant per trace. */
+#include <math.h>
+#include <string.h>
+
+#include "predict/predict_int.h"
+
+enum { EX_TSAFRIR, EX_USERAPP, EX_RATIO, EX_RLS, EX_N };
+#define ERR_ALPHA 0.02 /* about the last 50 jobs decide an expert's weight */
+#define RLS_LAMBDA 0.9995 /* forgetting: a half-life of ~1400 jobs */
+#define RLS_P0 10.0
+
+struct rt_learned {
+  double err[EX_N]; /* EW mean absolute log error per expert */
+  uint32_t nerr[EX_N];
+  double w[RT_NFEAT];           /* RLS weights */
+  double P[RT_NFEAT * RT_NFEAT]; /* RLS inverse covariance */
+  uint32_t retrains;
+};
+
+void rt_features(const struct dc_pred_job *j, const struct rt_ctx *x,
+                 double log_ts, double f[RT_NFEAT]) {
+  double est = j->req_time_s > 0 ? log(DC_MAX(j->req_time_s, RT_MIN_S)) : x->log_mean;
+  const struct rt_entry *u = x->user;
+  double ua = x->userapp ? x->userapp->log_ewma : u ? u->log_ewma : x->log_mean;
+  double hour = fmod(j->submit_s > 0 ? j->submit_s : 0, 86400.0) / 86400.0;
+  f[0] = 1;
+  f[1] = est;
+  f[2] = j->req_time_s > 0;
+  f[3] = log1p((double)j->req_cpus);
+  f[4] = j->req_mem_mb > 0 ? log1p(j->req_mem_mb) : 0;
+  f[5] = u ? u->log_ewma : x->log_mean;
+  f[6] = u ? log(u->last[0]) : x->log_mean;
+  f[7] = u && u->nratio ? u->ratio_ewma : 0;
+  f[8] = ua;
+  f[9] = log_ts;
+  f[10] = sin(2 * M_PI * hour);
+  f[11] = cos(2 * M_PI * hour);
+  f[12] = log1p(u ? (double)u->n : 0);
+}
+
+static void rls_reset(struct rt_learned *l) {
+  memset(l->w, 0, sizeof(l->w));
+  memset(l->P, 0, sizeof(l->P));
+  for (int i = 0; i < RT_NFEAT; i++) l->P[i * RT_NFEAT + i] = RLS_P0;
+}
+
+int learned_new(const struct dc_rtpred_config *c, struct rt_learned **out) {
+  struct rt_learned *l = dc_calloc(1, sizeof(*l));
+  if (!l) return DC_ENOMEM;
+  rls_reset(l);
+  *out = l;
+  return 0;
+}
+
+void learned_free(struct rt_learned *l) { dc_free(l); }
+uint32_t learned_retrains(const struct rt_learned *l) { return l->retrains; }
+
+static double dot(const double *a, const double *b) {
+  double s = 0;
+  for (int i = 0; i < RT_NFEAT; i++) s += a[i] * b[i];
+  return s;
+}
+
+/* Each expert's log prediction; NAN when it has nothing to say. */
+static void experts(const struct rt_learned *l, const struct dc_pred_job *j,
+                    const struct rt_ctx *x, const double *f, double log_ts,
+                    double out[EX_N]) {
+  out[EX_TSAFRIR] = log_ts;
+  out[EX_USERAPP] = x->userapp ? x->userapp->log_ewma
+                    : x->user  ? x->user->log_ewma
+                               : NAN;
+  out[EX_RATIO] = j->req_time_s > 0 && x->user && x->user->nratio
+                      ? log(DC_MAX(j->req_time_s, RT_MIN_S)) + x->user->ratio_ewma
+                      : NAN;
+  out[EX_RLS] = x->nobs >= 2 * RT_NFEAT ? dot(l->w, f) : NAN;
+}
+
+double learned_predict(struct rt_learned *l, const struct dc_pred_job *j,
+                       const struct rt_ctx *x, double log_ts) {
+  double f[RT_NFEAT], e[EX_N], num = 0, den = 0;
+  rt_features(j, x, log_ts, f);
+  experts(l, j, x, f, log_ts, e);
+  for (int i = 0; i < EX_N; i++) {
+    if (!isfinite(e[i])) continue;
+    /* Unproven experts get the error of a factor e, so they join gently. */
+    double err = l->nerr[i] >= 10 ? l->err[i] : 1.0;
+    double w = 1 / (err * err + 1e-3);
+    num += w * e[i];
+    den += w;
+  }
+  return den > 0 ? num / den : log_ts;
+}
+
+static void rls_update(struct rt_learned *l, const double *f, double y) {
+  double Pf[RT_NFEAT], denom = RLS_LAMBDA;
+  for (int i = 0; i < RT_NFEAT; i++) {
+    Pf[i] = dot(&l->P[i * RT_NFEAT], f);
+    denom += f[i] * Pf[i];
+  }
+  double err = y - dot(l->w, f);
+  for (int i = 0; i < RT_NFEAT; i++) l->w[i] += Pf[i] / denom * err;
+  bool ok = true;
+  for (int i = 0; i < RT_NFEAT; i++)
+    for (int k = 0; k < RT_NFEAT; k++) {
+      double v = (l->P[i * RT_NFEAT + k] - Pf[i] * Pf[k] / denom) / RLS_LAMBDA;
+      l->P[i * RT_NFEAT + k] = v;
+      ok = ok && isfinite(v) && fabs(v) < 1e8;
+    }
+  /* Forgetting can let P grow without bound on features that stop varying;
+   * start the regression over rather than let it go numerically wild. */
+  if (!ok || !isfinite(dot(l->w, f))) rls_reset(l);
+}
+
+int learned_observe(struct rt_learned *l, const struct dc_pred_job *j,
+                    const struct rt_ctx *x, double log_ts, double log_rt) {
+  double f[RT_NFEAT], e[EX_N];
+  rt_features(j, x, log_ts, f);
+  experts(l, j, x, f, log_ts, e);
+  for (int i = 0; i < EX_N; i++) {
+    if (!isfinite(e[i])) continue;
+    double a = fabs(log_rt - e[i]);
+    l->err[i] = l->nerr[i] ? (1 - ERR_ALPHA) * l->err[i] + ERR_ALPHA * a : a;
+    l->nerr[i]++;
+  }
+  rls_update(l, f, log_rt);
+  return 0;
+}
+
+int learned_encode(const struct rt_learned *l, struct dc_buf *b) {
+  int rc = dc_buf_put_u32(b, EX_N);
+  for (int i = 0; !rc && i < EX_N; i++) {
+    rc = dc_buf_put_f64(b, l->err[i]);
+    if (!rc) rc = dc_buf_put_u32(b, l->nerr[i]);
+  }
+  for (int i = 0; !rc && i < RT_NFEAT; i++) rc = dc_buf_put_f64(b, l->w[i]);
+  for (int i = 0; !rc && i < RT_NFEAT * RT_NFEAT; i++) rc = dc_buf_put_f64(b, l->P[i]);
+  if (!rc) rc = dc_buf_put_u32(b, l->retrains);
+  return rc;
+}
+
+int learned_decode(struct dc_reader *r, struct rt_learned *l) {
+  struct rt_learned v = *l;
+  uint32_t n = 0;
+  if (dc_get_u32(r, &n) || n != EX_N) return DC_EPROTO;
+  for (int i = 0; i < EX_N; i++) {
+    dc_get_f64(r, &v.err[i]);
+    dc_get_u32(r, &v.nerr[i]);
+    if (!isfinite(v.err[i]) || v.err[i] < 0) return DC_EPROTO;
+  }
+  for (int i = 0; i < RT_NFEAT; i++)
+    if (dc_get_f64(r, &v.w[i]) || !isfinite(v.w[i])) return DC_EPROTO;
+  for (int i = 0; i < RT_NFEAT * RT_NFEAT; i++)
+    if (dc_get_f64(r, &v.P[i]) || !isfinite(v.P[i])) return DC_EPROTO;
+  if (dc_get_u32(r, &v.retrains)) return DC_EPROTO;
+  *l = v;
+  return 0;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * predict: the learned half of the matching engine. Runtime prediction from
+ * what is known when a job is submitted, node speed and reliability from
+ * task outcomes, usage right-sizing, demand forecasts and provider
+ * clustering. Every model is pure: no clock, no I/O except the explicit
+ * save/load calls, randomness only from the seed in its configuration, so
+ * a simulator run repeats exactly.
+ *
+ * Thread safety: no object here locks. One object may be used by one thread
+ * at a time; distinct objects are independent. The learned runtime
+ * predictor can retrain off the caller's thread: see dc_rtpred_train_*.
+ *
+ * Contract with the scheduler (sched): the signatures of the structs and
+ * functions in the "contract" blocks below do not change without a note
+ * here. Everything else is additions. */
+#ifndef DC_PREDICT_H
+#define DC_PREDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- contract: runtime prediction ---------------------------------------- */
+
+/* Features of one job/task known at submit time. */
+struct dc_pred_job {
+  uint32_t user, group, app, queue; /* interned ids; 0 = unknown */
+  uint32_t req_cpus;                /* requested processors / millicores/1000 */
+  double req_mem_mb;                /* <= 0 unknown */
+  double req_time_s;                /* the user's estimate; <= 0 unknown */
+  double submit_s;                  /* virtual or real submit time */
+};
+/* Every answer carries its uncertainty. */
+struct dc_pred {
+  double value;
+  double lo, hi; /* ~80% interval */
+  uint32_t n;    /* evidence count */
+};
+
+enum {
+  DC_RTPRED_LEARNED = 0, /* online models + gradient-boosted trees */
+  DC_RTPRED_TSAFRIR = 1, /* mean of the user's last two, capped by estimate */
+  DC_RTPRED_USER = 2,    /* the user's own estimate */
+};
+
+struct dc_rtpred; /* runtime predictor */
+struct dc_rtpred_config {
+  int kind; /* DC_RTPRED_LEARNED, DC_RTPRED_TSAFRIR, DC_RTPRED_USER */
+  uint32_t window;        /* jobs kept for tree training (sliding window) */
+  uint32_t retrain_every; /* observations between retrains; 0 = only when
+                             the caller runs dc_rtpred_train_* itself */
+  uint64_t seed;
+  int xgb_threads; /* 1 keeps results repeatable */
+};
+/* kind LEARNED, window 4096, retrain_every 512, seed 1, xgb_threads 1. */
+void dc_rtpred_config_default(struct dc_rtpred_config *c);
+/* DC_EINVAL on an unknown kind or window < 16; DC_ENOMEM. */
+int dc_rtpred_new(const struct dc_rtpred_config *c, struct dc_rtpred **out);
+void dc_rtpred_free(struct dc_rtpred *p);
+/* Never fails for lack of history: a cold predictor falls back to the
+ * user's estimate, then to the mean of everything seen, then to one hour.
+ * value is in seconds and >= 1. DC_EINVAL on NULL arguments. */
+int dc_rtpred_predict(struct dc_rtpred *p, const struct dc_pred_job *j,
+                      struct dc_pred *out);
+/* Called when a job ends (only then is its runtime known: no peeking at the
+ * future). Runtimes below 1 s count as 1 s. DC_EINVAL on a negative or
+ * non-finite runtime (nothing changes). May retrain inline (LEARNED with
+ * retrain_every > 0): DC_ENOMEM or DC_EIO if that fails, the old model
+ * stays in use. */
+int dc_rtpred_observe(struct dc_rtpred *p, const struct dc_pred_job *j,
+                      double runtime_s);
+/* Whole state (history, online models, trees) in one versioned file,
+ * written atomically. Load replaces p's state only if the whole file is
+ * valid and of the same kind (DC_EPROTO/DC_EVERSION/DC_EINVAL otherwise). */
+int dc_rtpred_save(const struct dc_rtpred *p, const char *path);
+int dc_rtpred_load(struct dc_rtpred *p, const char *path);
+
+/* ---- additions: runtime prediction ---------------------------------------- */
+
+const char *dc_rtpred_kind_name(int kind); /* "learned" "tsafrir" "user" */
+/* -1 if unknown. */
+int dc_rtpred_kind_parse(const char *name);
+/* Jobs observed so far, and tree retrains done. */
+uint64_t dc_rtpred_observed(const struct dc_rtpred *p);
+uint32_t dc_rtpred_retrains(const struct dc_rtpred *p);
+
+/* ---- contract: node speed and reliability -------------------------------- */
+
+struct dc_reliab; /* node speed and reliability, Bayesian */
+int dc_reliab_new(size_t nnodes, struct dc_reliab **out);
+void dc_reliab_free(struct dc_reliab *r);
+void dc_reliab_observe(struct dc_reliab *r, size_t node, bool ok,
+                       double expected_s, double actual_s);
+double dc_reliab_fail_prob(const struct dc_reliab *r, size_t node); /* posterior mean */
+double dc_reliab_speed(const struct dc_reliab *r, size_t node); /* posterior mean, 1.0 = nominal */
+
+#endif /* DC_PREDICT_H */

@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Runs every predict test group; the exit status counts the failures. */
+#include "tests/unit/predict/predict_test.h"
+
+int main(void) {
+  int failed = 0;
+  failed += run_rtpred_tests();
+  failed += run_reliab_tests();
+  return failed;
+}
