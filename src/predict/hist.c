@@ -94,6 +94,8 @@ int hist_encode(const struct rt_hist *h, struct dc_buf *b) {
     if (!rc) rc = dc_buf_put_f64(b, e->log_ewma);
     if (!rc) rc = dc_buf_put_f64(b, e->ratio_ewma);
     if (!rc) rc = dc_buf_put_u32(b, e->nratio);
+    if (!rc) rc = dc_buf_put_f64(b, e->last_submit_s);
+    if (!rc) rc = dc_buf_put_u32(b, e->inflight);
   }
   return rc;
 }
@@ -111,8 +113,12 @@ int hist_decode(struct dc_reader *r, struct rt_hist *h) {
     dc_get_f64(r, &v.last[1]);
     dc_get_f64(r, &v.log_ewma);
     dc_get_f64(r, &v.ratio_ewma);
-    if (dc_get_u32(r, &v.nratio)) return DC_EPROTO;
-    if (!v.n || !finite_pos(v.last[0]) || !finite_pos(v.last[1]) ||
+    dc_get_u32(r, &v.nratio);
+    dc_get_f64(r, &v.last_submit_s);
+    if (dc_get_u32(r, &v.inflight)) return DC_EPROTO;
+    /* An entry may exist for submits alone, before any job of it ended. */
+    if ((v.n && (!finite_pos(v.last[0]) || !finite_pos(v.last[1]))) ||
+        !isfinite(v.last_submit_s) ||
         !isfinite(v.log_ewma) || !isfinite(v.ratio_ewma) || hist_find(h, v.key))
       return DC_EPROTO;
     int rc = hist_upsert(h, v.key, &e);

@@ -84,6 +84,23 @@ int dc_rtpred_kind_parse(const char *name);
 uint64_t dc_rtpred_observed(const struct dc_rtpred *p);
 uint32_t dc_rtpred_retrains(const struct dc_rtpred *p);
 
+/* Retraining the trees off the caller's thread (the daemon's event loop
+ * must not block for a fit). With retrain_every = 0 the predictor never
+ * trains inline and the owner drives these three steps:
+ *   begin  on the owner's thread: copies the window (O(window), no fit);
+ *          DC_EINVAL unless LEARNED, DC_EAGAIN with fewer than 64 jobs seen;
+ *   run    on any thread: the fit; touches only t (XGBoost boosters are
+ *          independent objects, so predict may go on meanwhile on p);
+ *   finish on the owner's thread: installs the new trees into p and frees
+ *          t; returns run's error (p keeps its old trees), or DC_ESTALE if
+ *          p was loaded from a file in between.
+ * dc_rtpred_train_free discards a t that will not be finished. */
+struct dc_rtpred_train;
+int dc_rtpred_train_begin(const struct dc_rtpred *p, struct dc_rtpred_train **out);
+int dc_rtpred_train_run(struct dc_rtpred_train *t);
+int dc_rtpred_train_finish(struct dc_rtpred *p, struct dc_rtpred_train *t);
+void dc_rtpred_train_free(struct dc_rtpred_train *t);
+
 /* ---- contract: node speed and reliability -------------------------------- */
 
 struct dc_reliab; /* node speed and reliability, Bayesian */

@@ -28,6 +28,8 @@ struct rt_entry {
   double log_ewma;  /* EWMA of log runtime */
   double ratio_ewma; /* EWMA of log(actual/estimate) where estimate known */
   uint32_t nratio;
+  double last_submit_s; /* of the newest job predicted; users only */
+  uint32_t inflight;    /* predicted, not yet observed; users only */
 };
 struct rt_hist {
   struct rt_entry *slots;
@@ -65,23 +67,72 @@ double pred_quantile(double *v, size_t n, double q);
 /* ---- the learned predictor (learned.c) ------------------------------------ */
 /* What the predictor knows about a job's submitter when it is asked. */
 struct rt_ctx {
-  const struct rt_entry *user, *userapp; /* NULL: never seen */
+  const struct rt_entry *user, *userapp; /* NULL: no job of theirs ended */
+  double since_submit_s; /* since the user's previous submit; -1 none */
+  uint32_t inflight;     /* the user's jobs predicted and not yet ended */
   uint64_t nobs;
   double log_mean; /* mean log runtime of everything seen */
 };
 struct rt_learned;
-#define RT_NFEAT 13 /* numeric features, see rt_features */
+#define RT_NFEAT 15 /* numeric features, see rt_features */
 void rt_features(const struct dc_pred_job *j, const struct rt_ctx *x,
                  double log_ts, double f[RT_NFEAT]);
 int learned_new(const struct dc_rtpred_config *c, struct rt_learned **out);
 void learned_free(struct rt_learned *l);
-/* Log runtime; log_ts is the Tsafrir prediction's log, one of the inputs. */
+#define RT_NEXPERT 5
+/* Log runtime; log_ts is the Tsafrir prediction's log, one of the inputs.
+ * OUT: f the job's features, e each expert's log prediction (NAN: none). */
 double learned_predict(struct rt_learned *l, const struct dc_pred_job *j,
-                       const struct rt_ctx *x, double log_ts);
+                       const struct rt_ctx *x, double log_ts,
+                       double f[RT_NFEAT], double e[RT_NEXPERT]);
+/* Learns from a finished job, given what was known when it was submitted. */
 int learned_observe(struct rt_learned *l, const struct dc_pred_job *j,
-                    const struct rt_ctx *x, double log_ts, double log_rt);
+                    const double f[RT_NFEAT], const double e[RT_NEXPERT],
+                    double log_rt);
 uint32_t learned_retrains(const struct rt_learned *l);
+/* The three steps of a retrain (see dc_rtpred_train_*). */
+int learned_train_begin(const struct rt_learned *l, struct dc_rtpred_train **out);
+int learned_train_run(struct dc_rtpred_train *t);
+int learned_train_finish(struct rt_learned *l, struct dc_rtpred_train *t);
+void learned_train_free(struct dc_rtpred_train *t);
 int learned_encode(const struct rt_learned *l, struct dc_buf *b);
 int learned_decode(struct dc_reader *r, struct rt_learned *l);
+
+/* ---- what was said at submit time (pending.c) -----------------------------
+ * A job is predicted at submit and observed at its end, often after other
+ * jobs of the same user have ended. Learning from features recomputed at
+ * the end would train on fresher history than prediction ever sees, and
+ * the residuals behind the interval would look better than they are. So
+ * the first prediction of each job is remembered, keyed by a hash of its
+ * submit-time fields, in a direct-mapped cache (a collision forgets the
+ * older job, which then falls back to end-time features). */
+#define PENDING_CAP 16384
+struct rt_pending {
+  uint64_t key;
+  uint32_t used;
+  double value; /* log of the prediction made */
+  double f[RT_NFEAT];
+  double e[RT_NEXPERT];
+};
+uint64_t pending_key(const struct dc_pred_job *j);
+/* The slot for key: holds it if s->used && s->key == key. */
+struct rt_pending *pending_slot(struct rt_pending *tab, uint64_t key);
+int pending_encode(const struct rt_pending *tab, struct dc_buf *b);
+int pending_decode(struct dc_reader *r, struct rt_pending *tab);
+
+/* ---- gradient-boosted trees (trees.c) ------------------------------------- */
+/* Tree rows: the numeric features but the bias, then user, group, app and
+ * queue ids (trees can split on an id where a linear model cannot). */
+#define RT_TFEAT (RT_NFEAT - 1 + 4)
+void rt_tree_row(const struct dc_pred_job *j, const double f[RT_NFEAT],
+                 float row[RT_TFEAT]);
+/* Trains on n rows of x (row-major, RT_TFEAT wide) with targets y. Pure:
+ * touches nothing but its arguments, so it may run on any thread. */
+int trees_train(const float *x, const float *y, size_t n, uint64_t seed,
+                int threads, void **out);
+int trees_predict(void *booster, const float *row, double *out);
+void trees_free(void *booster);
+int trees_encode(void *booster, struct dc_buf *b);
+int trees_decode(struct dc_reader *r, void **out);
 
 #endif /* DC_PREDICT_INT_H */

@@ -19,6 +19,7 @@ struct dc_rtpred {
   double log_sum; /* of every observed runtime: the cold fallback */
   struct rt_resid resid;
   struct rt_learned *learned; /* kind LEARNED only */
+  struct rt_pending *pending;  /* PENDING_CAP slots */
 };
 
 void dc_rtpred_config_default(struct dc_rtpred_config *c) {
@@ -53,10 +54,15 @@ int dc_rtpred_new(const struct dc_rtpred_config *c, struct dc_rtpred **out) {
   if (!p) return DC_ENOMEM;
   p->cfg = *c;
   resid_init(&p->resid);
+  p->pending = dc_calloc(PENDING_CAP, sizeof(*p->pending));
+  if (!p->pending) {
+    dc_free(p);
+    return DC_ENOMEM;
+  }
   if (c->kind == DC_RTPRED_LEARNED) {
     int rc = learned_new(c, &p->learned);
     if (rc) {
-      dc_free(p);
+      dc_rtpred_free(p);
       return rc;
     }
   }
@@ -69,6 +75,7 @@ void dc_rtpred_free(struct dc_rtpred *p) {
   hist_free(&p->users);
   hist_free(&p->userapps);
   learned_free(p->learned);
+  dc_free(p->pending);
   dc_free(p);
 }
 
@@ -77,6 +84,26 @@ uint32_t dc_rtpred_retrains(const struct dc_rtpred *p) {
   return p->learned ? learned_retrains(p->learned) : 0;
 }
 
+int dc_rtpred_train_begin(const struct dc_rtpred *p, struct dc_rtpred_train **out) {
+  if (!p || !out || !p->learned) return DC_EINVAL;
+  return learned_train_begin(p->learned, out);
+}
+
+int dc_rtpred_train_run(struct dc_rtpred_train *t) {
+  return t ? learned_train_run(t) : DC_EINVAL;
+}
+
+int dc_rtpred_train_finish(struct dc_rtpred *p, struct dc_rtpred_train *t) {
+  if (!t) return DC_EINVAL;
+  if (!p || !p->learned) {
+    learned_train_free(t);
+    return DC_EINVAL;
+  }
+  return learned_train_finish(p->learned, t);
+}
+
+void dc_rtpred_train_free(struct dc_rtpred_train *t) { learned_train_free(t); }
+
 static uint64_t userapp_key(const struct dc_pred_job *j) {
   return (uint64_t)j->user << 32 | j->app;
 }
@@ -84,8 +111,13 @@ static uint64_t userapp_key(const struct dc_pred_job *j) {
 /* What the predictor knows about this job's submitter, right now. */
 static void context(const struct dc_rtpred *p, const struct dc_pred_job *j,
                     struct rt_ctx *x) {
-  x->user = hist_find(&p->users, j->user);
+  const struct rt_entry *u = hist_find(&p->users, j->user);
+  x->user = u && u->n ? u : NULL;
   x->userapp = hist_find(&p->userapps, userapp_key(j));
+  x->since_submit_s = u && u->last_submit_s > 0 && j->submit_s >= u->last_submit_s
+                          ? j->submit_s - u->last_submit_s
+                          : -1;
+  x->inflight = u ? u->inflight : 0;
   x->nobs = p->nobs;
   x->log_mean = p->nobs ? p->log_sum / (double)p->nobs : log(RT_COLD_S);
 }
@@ -107,18 +139,21 @@ static double tsafrir(const struct rt_ctx *x, const struct dc_pred_job *j) {
   return v;
 }
 
-static double point(struct dc_rtpred *p, const struct dc_pred_job *j,
-                    const struct rt_ctx *x) {
+/* The point prediction as what a pending slot holds: its log, and for the
+ * learned kind the features and experts' opinions behind it. */
+static void point(struct dc_rtpred *p, const struct dc_pred_job *j,
+                  const struct rt_ctx *x, struct rt_pending *out) {
   double v;
   switch (p->cfg.kind) {
   case DC_RTPRED_TSAFRIR: v = tsafrir(x, j); break;
   case DC_RTPRED_USER: v = cold(x, j); break;
-  default: v = exp(learned_predict(p->learned, j, x, log(tsafrir(x, j))));
+  default:
+    v = exp(learned_predict(p->learned, j, x, log(tsafrir(x, j)), out->f, out->e));
     if (j->req_time_s > 0) v = DC_MIN(v, j->req_time_s);
     break;
   }
   if (!isfinite(v) || v < RT_MIN_S) v = RT_MIN_S;
-  return v;
+  out->value = log(v);
 }
 
 int dc_rtpred_predict(struct dc_rtpred *p, const struct dc_pred_job *j,
@@ -126,7 +161,22 @@ int dc_rtpred_predict(struct dc_rtpred *p, const struct dc_pred_job *j,
   if (!p || !j || !out) return DC_EINVAL;
   struct rt_ctx x;
   context(p, j, &x);
-  out->value = point(p, j, &x);
+  uint64_t key = pending_key(j);
+  struct rt_pending *s = pending_slot(p->pending, key), now;
+  point(p, j, &x, &now);
+  /* Asked again later (a job waiting in a queue), the answer uses the
+   * newest history, but learning remembers the first answer. */
+  if (!s->used || s->key != key) {
+    *s = now;
+    s->used = 1;
+    s->key = key;
+    struct rt_entry *u;
+    if (!hist_upsert(&p->users, j->user, &u)) { /* else: no burst features */
+      u->last_submit_s = DC_MAX(u->last_submit_s, j->submit_s);
+      u->inflight++;
+    }
+  }
+  out->value = exp(now.value);
   resid_interval(&p->resid, out->value, &out->lo, &out->hi);
   if (j->req_time_s > 0) out->hi = DC_MIN(out->hi, DC_MAX(j->req_time_s, out->value));
   out->n = x.user ? x.user->n : 0;
@@ -137,20 +187,26 @@ int dc_rtpred_observe(struct dc_rtpred *p, const struct dc_pred_job *j,
                       double runtime_s) {
   if (!p || !j || !isfinite(runtime_s) || runtime_s < 0) return DC_EINVAL;
   double rt = DC_MAX(runtime_s, RT_MIN_S);
-  struct rt_ctx x;
-  context(p, j, &x);
-  /* The error of what we would have said, before learning from the answer. */
-  double before = point(p, j, &x);
+  /* Learn from what was said at submit time; a job never predicted (or
+   * forgotten) is judged by what would be said now. */
+  uint64_t key = pending_key(j);
+  struct rt_pending *s = pending_slot(p->pending, key), now;
+  if (!s->used || s->key != key) {
+    struct rt_ctx x;
+    context(p, j, &x);
+    point(p, j, &x, &now);
+    s = &now;
+  }
+  int lrc = 0;
+  if (p->learned) lrc = learned_observe(p->learned, j, s->f, s->e, log(rt));
+  resid_add(&p->resid, log(rt) - s->value);
+  s->used = 0;
+  /* A failed inline retrain is reported, but the history still moves on. */
   struct rt_entry *u, *ua;
   int rc = hist_upsert(&p->users, j->user, &u);
   if (!rc) rc = hist_upsert(&p->userapps, userapp_key(j), &ua);
   if (rc) return rc;
-  int lrc = 0;
-  if (p->learned) {
-    context(p, j, &x); /* the upserts may have moved the entries */
-    lrc = learned_observe(p->learned, j, &x, log(tsafrir(&x, j)), log(rt));
-  }
-  resid_add(&p->resid, log(rt) - log(before));
+  if (u->inflight) u->inflight--;
   hist_add(u, rt, j->req_time_s);
   hist_add(ua, rt, j->req_time_s);
   p->nobs++;
@@ -169,6 +225,7 @@ int dc_rtpred_save(const struct dc_rtpred *p, const char *path) {
   if (!rc) rc = hist_encode(&p->users, &b);
   if (!rc) rc = hist_encode(&p->userapps, &b);
   if (!rc) rc = resid_encode(&p->resid, &b);
+  if (!rc) rc = pending_encode(p->pending, &b);
   if (!rc && p->learned) rc = learned_encode(p->learned, &b);
   if (!rc) rc = dc_write_file_atomic(path, b.data, b.len, 0600);
   dc_buf_free(&b);
@@ -203,6 +260,7 @@ int dc_rtpred_load(struct dc_rtpred *p, const char *path) {
   if (!rc) rc = hist_decode(&r, &n->users);
   if (!rc) rc = hist_decode(&r, &n->userapps);
   if (!rc) rc = resid_decode(&r, &n->resid);
+  if (!rc) rc = pending_decode(&r, n->pending);
   if (!rc && n->learned) rc = learned_decode(&r, n->learned);
   if (!rc) rc = dc_reader_finish(&r);
   dc_free(data);

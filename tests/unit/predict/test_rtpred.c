@@ -2,6 +2,7 @@
  * Runtime predictors: the baselines' exact answers, the learned one beating
  * them where there is something to learn, bad input, save and load. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -201,11 +202,63 @@ static void test_save_load(void **state) {
   dc_test_rmrf(dir);
 }
 
+static void *train_thread(void *t) {
+  dc_rtpred_train_run(t);
+  return NULL;
+}
+
+/* The daemon's way: no inline fit, the fit runs on another thread while
+ * the predictor keeps answering. */
+static void test_train_off_thread(void **state) {
+  (void)state;
+  char dir[256], path[300];
+  dc_test_tmpdir(dir, sizeof(dir));
+  snprintf(path, sizeof(path), "%s/model", dir);
+  struct dc_rtpred_config c;
+  dc_rtpred_config_default(&c);
+  c.retrain_every = 0;
+  struct dc_rtpred *p, *ts = make(DC_RTPRED_TSAFRIR);
+  assert_int_equal(dc_rtpred_new(&c, &p), 0);
+  struct dc_rtpred_train *t = NULL;
+  assert_int_equal(dc_rtpred_train_begin(p, &t), DC_EAGAIN);
+  assert_int_equal(dc_rtpred_train_begin(ts, &t), DC_EINVAL);
+  struct dc_pred_job j;
+  for (uint32_t i = 0; i < 600; i++) {
+    double rt = synth(i, &j);
+    struct dc_pred o;
+    assert_int_equal(dc_rtpred_predict(p, &j, &o), 0);
+    assert_int_equal(dc_rtpred_observe(p, &j, rt), 0);
+  }
+  assert_int_equal(dc_rtpred_retrains(p), 0);
+  assert_int_equal(dc_rtpred_train_begin(p, &t), 0);
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, train_thread, t), 0);
+  synth(600, &j);
+  double during = value(p, j);
+  pthread_join(th, NULL);
+  assert_int_equal(dc_rtpred_train_finish(p, t), 0);
+  assert_int_equal(dc_rtpred_retrains(p), 1);
+  synth(601, &j);
+  (void)value(p, j);
+  (void)during;
+  /* A fit taken before a reload is refused: it learned another history. */
+  assert_int_equal(dc_rtpred_save(p, path), 0);
+  assert_int_equal(dc_rtpred_train_begin(p, &t), 0);
+  assert_int_equal(dc_rtpred_train_run(t), 0);
+  assert_int_equal(dc_rtpred_load(p, path), 0);
+  assert_int_equal(dc_rtpred_train_finish(p, t), DC_ESTALE);
+  assert_int_equal(dc_rtpred_retrains(p), 1);
+  dc_rtpred_free(p);
+  dc_rtpred_free(ts);
+  dc_test_rmrf(dir);
+}
+
 int run_rtpred_tests(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tsafrir), cmocka_unit_test(test_user),
       cmocka_unit_test(test_bad_input),
       cmocka_unit_test(test_learned_beats_baselines),
-      cmocka_unit_test(test_interval_coverage), cmocka_unit_test(test_save_load)};
+      cmocka_unit_test(test_interval_coverage), cmocka_unit_test(test_save_load),
+      cmocka_unit_test(test_train_off_thread)};
   return cmocka_run_group_tests_name("rtpred", tests, NULL, NULL);
 }
