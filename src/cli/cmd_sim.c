@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * deepcloud sim: the simulators, one verb each. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int cli_sim(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    fprintf(argc < 2 ? stderr : stdout,
+            "usage: deepcloud sim <sched> [options] (see --help)\n"
+            "  sched      replay a workload trace against the scheduling policies\n");
+    return argc < 2 ? 2 : 0;
+  }
+  if (!strcmp(argv[1], "sched")) return cli_sim_sched(argc - 1, argv + 1);
+  fprintf(stderr, "error: unknown simulator \"%s\"\n", argv[1]);
+  return 2;
+}
