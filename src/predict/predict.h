@@ -111,4 +111,40 @@ void dc_reliab_observe(struct dc_reliab *r, size_t node, bool ok,
 double dc_reliab_fail_prob(const struct dc_reliab *r, size_t node); /* posterior mean */
 double dc_reliab_speed(const struct dc_reliab *r, size_t node); /* posterior mean, 1.0 = nominal */
 
+/* ---- usage right-sizing --------------------------------------------------
+ * One object per series and resource (a VM's memory, a service's CPU), fed
+ * with samples in time order; it recommends what to reserve for the next
+ * sample. Units are the caller's (MB, MHz, millicores). */
+enum {
+  DC_USAGE_LEARNED = 0, /* recent peak x learned headroom, see usage.c */
+  DC_USAGE_VPA = 1,     /* Kubernetes VPA recommender: P90 + 15% */
+};
+struct dc_usage_config {
+  int kind;
+  double overrun_target; /* learned: share of samples allowed over (0.005) */
+  uint32_t window;       /* learned: samples in the recent peak (288) */
+  double percentile;     /* vpa: 0.90 */
+  double margin;         /* vpa: 0.15 */
+  double half_life_s;    /* vpa: 86400 */
+  double peak_interval_s; /* vpa: 0 every sample (CPU); 86400 daily peaks (memory) */
+  double bucket_first;   /* vpa: first histogram bucket, in the caller's unit */
+  double min_value;      /* floor of any recommendation */
+};
+void dc_usage_config_default(struct dc_usage_config *c, int kind);
+/* Headroom learned across every series that shares the pool. */
+struct dc_usage_pool;
+int dc_usage_pool_new(struct dc_usage_pool **out);
+void dc_usage_pool_free(struct dc_usage_pool *p);
+struct dc_usage;
+/* pool is borrowed (must outlive u) and may be NULL. DC_EINVAL on a bad
+ * configuration. */
+int dc_usage_new(const struct dc_usage_config *c, struct dc_usage_pool *pool,
+                 struct dc_usage **out);
+void dc_usage_free(struct dc_usage *u);
+/* DC_EAGAIN before the first sample (keep what was requested). */
+int dc_usage_recommend(const struct dc_usage *u, double *out);
+/* DC_EINVAL on a negative or non-finite sample (nothing changes). */
+int dc_usage_observe(struct dc_usage *u, double t_s, double used);
+uint64_t dc_usage_observed(const struct dc_usage *u);
+
 #endif /* DC_PREDICT_H */

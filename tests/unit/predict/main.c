@@ -6,5 +6,7 @@ int main(void) {
   int failed = 0;
   failed += run_rtpred_tests();
   failed += run_reliab_tests();
+  failed += run_usage_tests();
+  failed += run_rightsize_tests();
   return failed;
 }

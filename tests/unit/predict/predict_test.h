@@ -7,5 +7,7 @@
 
 int run_rtpred_tests(void);
 int run_reliab_tests(void);
+int run_usage_tests(void);
+int run_rightsize_tests(void);
 
 #endif
