@@ -12,4 +12,8 @@ DC_BIN="$B/deepcloud" python3 bench/e2e/bench_e2e.py "$B/bench/sandbox/bench_san
 if [ -n "${DC_TRACES:-}" ]; then
   echo "# predict: online runtime prediction, learned vs user estimate vs Tsafrir"
   "$B/bench/predict/bench_rtpred" "$DC_TRACES/metacentrum-wagap-2013.swf"
+  echo "# predict: arrivals per hour, Holt-Winters vs naive and seasonal naive (MASE)"
+  "$B/bench/predict/bench_forecast" "$DC_TRACES/metacentrum-wagap-2013.swf"
+  echo "# predict: right-sizing on VM traces, learned vs provisioned vs VPA-like"
+  "$B/bench/predict/bench_rightsize" "$DC_TRACES/bitbrains-rnd-2013-07"
 fi

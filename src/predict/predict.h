@@ -147,4 +147,38 @@ int dc_usage_recommend(const struct dc_usage *u, double *out);
 int dc_usage_observe(struct dc_usage *u, double t_s, double used);
 uint64_t dc_usage_observed(const struct dc_usage *u);
 
+/* ---- demand forecasting ---------------------------------------------------
+ * Additive Holt-Winters on counts per bucket (arrivals per hour of one
+ * service cluster): level + trend + a seasonal cycle of `period` buckets. */
+struct dc_hw_params {
+  double alpha, beta, gamma; /* level, trend, season smoothing */
+};
+struct dc_hw;
+/* Picks the constants with the least one-step squared error over y (a grid,
+ * so the choice repeats) and leaves the model after y's last bucket.
+ * DC_EINVAL with fewer than two cycles or a non-finite value. */
+int dc_hw_fit(const double *y, size_t n, uint32_t period, struct dc_hw **out);
+void dc_hw_free(struct dc_hw *h);
+/* Forecast `steps` buckets ahead (1 = the next). */
+double dc_hw_forecast(const struct dc_hw *h, uint32_t steps);
+/* Folds in the next bucket's actual value. */
+void dc_hw_update(struct dc_hw *h, double y);
+struct dc_hw_params dc_hw_params(const struct dc_hw *h);
+/* Mean absolute scaled error: the forecasts' mean absolute error over the
+ * in-sample mean absolute error of the lag-m naive forecast on train
+ * (Hyndman and Koehler, 2006). < 1 beats that naive forecast. NAN if the
+ * scale is zero or train is too short. */
+double dc_mase(const double *actual, const double *forecast, size_t n,
+               const double *train, size_t ntrain, uint32_t m);
+
+/* ---- clustering --------------------------------------------------------------
+ * k-means over n rows of d features (row-major), each feature standardised
+ * first; k-means++ seeding from `seed`, so a seed gives one answer.
+ * OUT: assign[n] cluster of each row; centroids[k*d] in the caller's units
+ * (may be NULL); inertia: sum of squared standardised distances (may be
+ * NULL). DC_EINVAL if k is 0 or above n, or a value is not finite. */
+int dc_kmeans(const double *x, size_t n, size_t d, size_t k, uint64_t seed,
+              uint32_t max_iter, uint32_t *assign, double *centroids,
+              double *inertia);
+
 #endif /* DC_PREDICT_H */

@@ -8,5 +8,6 @@ int main(void) {
   failed += run_reliab_tests();
   failed += run_usage_tests();
   failed += run_rightsize_tests();
+  failed += run_cluster_tests();
   return failed;
 }

@@ -9,5 +9,6 @@ int run_rtpred_tests(void);
 int run_reliab_tests(void);
 int run_usage_tests(void);
 int run_rightsize_tests(void);
+int run_cluster_tests(void);
 
 #endif
