@@ -9,6 +9,8 @@ echo "# httpd: REST handoff to the loop vs answering in the MHD thread"
 "$B/bench/httpd/bench_httpd"
 echo "# end to end: 1000 tiny tasks through the whole path; submit-to-start"
 DC_BIN="$B/deepcloud" python3 bench/e2e/bench_e2e.py "$B/bench/sandbox/bench_sandbox"
+echo "# sched: placements/s at 10,000 nodes vs v0 (target 50,000/s); one 1,000-task batch (target < 100 ms)"
+"$B/bench/sched/bench_sched"
 if [ -n "${DC_TRACES:-}" ]; then
   echo "# predict: online runtime prediction, learned vs user estimate vs Tsafrir"
   "$B/bench/predict/bench_rtpred" "$DC_TRACES/metacentrum-wagap-2013.swf"

@@ -38,8 +38,7 @@ void dc_sched_weights_default(struct dc_sched_weights *w) {
   /* Fragmentation dominates on GPU workloads (in GPUs); the rest are in
    * hours or fractions and break ties between equally fragmenting nodes. */
   *w = (struct dc_sched_weights){
-      .frag = 1.0, .time = 0.5, .price = 0.1, .risk = 2.0, .pack = 0.01,
-      .fair = 0.2};
+      .frag = 1.0, .time = 0.5, .price = 0.1, .risk = 2.0, .pack = 0.01};
 }
 
 int dc_sched_ctx_cache(struct dc_sched_ctx *ctx, size_t nnodes) {
@@ -80,6 +79,20 @@ static double frag_delta(struct dc_sched_ctx *ctx,
                          const struct dc_sched_req *t) {
   const struct dc_sched_res *n = &nodes[i];
   if (n->ngpu == 0 || !ctx->ntypes) return 0;
+  if (t->num_gpu == 0) {
+    /* A task without GPUs changes a node's fragmentation only by leaving
+     * too little cpu or memory for a task of the mix that had enough
+     * before; if it flips none, nothing changes. */
+    uint64_t fc = n->cpu_millis - n->used_cpu_millis;
+    uint64_t fm = n->memory_mb - n->used_memory_mb;
+    bool flips = false;
+    for (size_t k = 0; k < ctx->ntypes && !flips; k++) {
+      const struct dc_sched_req *m = &ctx->types[k].req;
+      if (ctx->types[k].p <= 0 || m->cpu_millis > fc || m->memory_mb > fm) continue;
+      flips = m->cpu_millis + t->cpu_millis > fc || m->memory_mb + t->memory_mb > fm;
+    }
+    if (!flips) return 0;
+  }
   bool cached = ctx->frag_cache && i < ctx->cache_nodes && t->type >= 0 &&
                 (size_t)t->type < ctx->ntypes;
   size_t row = i * (ctx->ntypes + 1);
@@ -161,8 +174,13 @@ static double learned_cost(struct dc_sched_ctx *ctx,
   return c;
 }
 
+double dc_sched_cost(struct dc_sched_ctx *ctx, const struct dc_sched_res *nodes,
+                     size_t i, const struct dc_sched_req *t) {
+  return sched_cost(ctx, nodes, i, t);
+}
+
 double sched_cost(struct dc_sched_ctx *ctx, const struct dc_sched_res *nodes,
-                   size_t i, const struct dc_sched_req *t) {
+                  size_t i, const struct dc_sched_req *t) {
   switch (ctx->kind) {
     case DC_SCHED_FIRST_FIT: return (double)i;
     case DC_SCHED_BEST_FIT: return leftover(&nodes[i], t);
@@ -182,6 +200,11 @@ static void note(struct dc_sched_explain *ex, size_t i, enum dc_sched_why w,
   ex->n++;
 }
 
+size_t dc_sched_nodes_to_score(size_t nnodes) {
+  if (nnodes <= DC_SCHED_SCORE_ALL) return nnodes;
+  return DC_MAX((size_t)500, nnodes / 20);
+}
+
 int dc_sched_choose(struct dc_sched_ctx *ctx, const struct dc_sched_res *nodes,
                     size_t nnodes, const struct dc_sched_req *t,
                     struct dc_sched_explain *ex, size_t *node) {
@@ -191,10 +214,12 @@ int dc_sched_choose(struct dc_sched_ctx *ctx, const struct dc_sched_res *nodes,
     ex->chosen = SIZE_MAX;
     ex->text[0] = 0;
   }
-  size_t best = SIZE_MAX, feasible = 0;
+  size_t best = SIZE_MAX, feasible = 0, limit = dc_sched_nodes_to_score(nnodes);
+  size_t first = limit < nnodes ? ctx->next_start % nnodes : 0, k = 0;
   double best_c = 0;
   enum dc_sched_why worst = DC_SCHED_OK;
-  for (size_t i = 0; i < nnodes; i++) {
+  for (; k < nnodes && feasible < limit; k++) {
+    size_t i = first + k < nnodes ? first + k : first + k - nnodes;
     enum dc_sched_why w = dc_sched_fits(&nodes[i], t);
     if (w != DC_SCHED_OK) {
       if (w > worst) worst = w;
@@ -210,12 +235,14 @@ int dc_sched_choose(struct dc_sched_ctx *ctx, const struct dc_sched_res *nodes,
     }
     double c = sched_cost(ctx, nodes, i, t);
     note(ex, i, w, c);
-    if (best == SIZE_MAX || c < best_c - 1e-12) {
+    if (best == SIZE_MAX || c < best_c - 1e-12 ||
+        (c <= best_c + 1e-12 && i < best)) {
       best = i;
       best_c = c;
     }
-    if (ctx->kind == DC_SCHED_FIRST_FIT && !ex) break;
+    if (ctx->kind == DC_SCHED_FIRST_FIT && !ex && limit == nnodes) break;
   }
+  if (limit < nnodes) ctx->next_start = first + k;
   if (best == SIZE_MAX) {
     if (ex)
       snprintf(ex->text, sizeof ex->text, "%s: none of %zu nodes fits (%s)",

@@ -140,7 +140,6 @@ struct dc_sched_weights {         /* the learned policy's cost terms */
   double price;                   /* cost at the posted price */
   double risk;                    /* probability of losing the work */
   double pack;                    /* leftover share after placement (bin packing) */
-  double fair;                    /* DRF: dominant share of the task's user */
 };
 
 struct dc_sched_ctx {             /* caller-owned; all-zero + kind is valid */
@@ -149,6 +148,11 @@ struct dc_sched_ctx {             /* caller-owned; all-zero + kind is valid */
   const struct dc_sched_tasktype *types; /* borrowed; FGD and learned */
   size_t ntypes;
   struct dc_sched_weights w;
+  /* Large clusters: like kube-scheduler's percentageOfNodesToScore, only
+   * the first dc_sched_nodes_to_score() feasible nodes from a rotating
+   * start are scored. Clusters up to DC_SCHED_SCORE_ALL nodes are always
+   * scored whole. */
+  size_t next_start;
   /* Private cache of fragmentation per (node, type), keyed by node version;
    * see dc_sched_ctx_cache. */
   double *frag_cache;
@@ -169,6 +173,12 @@ struct dc_sched_explain {         /* caller provides cand[cap] */
   size_t chosen;                  /* SIZE_MAX if none */
   char text[160];                 /* one line for humans */
 };
+
+#define DC_SCHED_SCORE_ALL 2000
+/* How many feasible nodes one decision scores: all up to
+ * DC_SCHED_SCORE_ALL, beyond that 5% of them and at least 500 (the 5%
+ * kube-scheduler settles on for large clusters). */
+size_t dc_sched_nodes_to_score(size_t nnodes);
 
 const char *dc_sched_kind_name(enum dc_sched_kind k);
 /* Parses "random|first-fit|best-fit|k8s|fgd|learned"; DC_EINVAL otherwise. */
@@ -196,6 +206,11 @@ void dc_sched_release(struct dc_sched_res *n, const struct dc_sched_req *t,
  * share (in thousandths) that a task drawn from the mix could not use. */
 double dc_sched_frag(const struct dc_sched_res *n,
                      const struct dc_sched_tasktype *types, size_t ntypes);
+
+/* The cost ctx's policy gives placing t on nodes[i] (which must fit), lower
+ * is better; what dc_sched_choose minimises and explanations show. */
+double dc_sched_cost(struct dc_sched_ctx *ctx, const struct dc_sched_res *nodes,
+                     size_t i, const struct dc_sched_req *t);
 
 /* Chooses a node for t by ctx->kind. OUT: *node. ex (may be NULL) gets the
  * candidates, why the others were filtered and the choice.
@@ -231,8 +246,9 @@ int dc_sched_easy(double now_s, uint32_t free_procs,
 /* ---- Batch assignment ----
  * Assigns a window of tasks at once: the cost matrix is reduced to the k
  * cheapest candidate nodes per task, solved exactly as a min-cost flow
- * (each node may take as many tasks of the batch as its free cpu allows),
- * then capacity overflows on the other resources are repaired greedily.
+ * (a node takes as many tasks of the batch as its free cpu and memory
+ * hold of the average candidate), then what the flow left out or what
+ * overflows is placed by the scored greedy path.
  * Windows larger than max_exact fall back to scored greedy. */
 enum dc_sched_solver { DC_SCHED_SOLVER_FLOW, DC_SCHED_SOLVER_GREEDY };
 struct dc_sched_batch_opts {
