@@ -6,24 +6,23 @@
 set -eu
 BIN=${1:?deepcloud binary}
 DIR=${2:?traces folder (DC_TRACES)}
-for f in "$DIR"/*.swf; do
-  [ -e "$f" ] || continue
-  echo "### $(basename "$f")"
-  echo "\$ deepcloud sim sched --workload $(basename "$f") --seed 1"
-  "$BIN" sim sched --workload "$f" --seed 1
+
+# run TITLE FILE [extra options]: one table, headed by the command that
+# reproduces it.
+run() {
+  title=$1 f=$2
+  shift 2
+  [ -e "$f" ] || return 0
+  echo "### $title"
+  echo "\$ deepcloud sim sched --workload $(basename "$f") --seed 1 $*"
+  "$BIN" sim sched --workload "$f" --seed 1 "$@"
   echo
+}
+
+for f in "$DIR"/*.swf "$DIR"/*pod_list*.csv; do
+  run "$(basename "$f")" "$f"
 done
-for f in "$DIR"/*pod_list*.csv; do
-  [ -e "$f" ] || continue
-  echo "### $(basename "$f")"
-  echo "\$ deepcloud sim sched --workload $(basename "$f") --seed 1"
-  "$BIN" sim sched --workload "$f" --seed 1
-  echo
-done
 for f in "$DIR"/*.swf; do
-  [ -e "$f" ] || continue
-  echo "### $(basename "$f"), node failures (MTBF 500 h, repair 1 h) and speeds 0.7-1.3"
-  echo "\$ deepcloud sim sched --workload $(basename "$f") --seed 1 --mtbf-h 500 --speed-spread 0.3"
-  "$BIN" sim sched --workload "$f" --seed 1 --mtbf-h 500 --speed-spread 0.3
-  echo
+  run "$(basename "$f"), node failures (MTBF 500 h, repair 1 h), speeds 0.7-1.3" \
+    "$f" --mtbf-h 500 --speed-spread 0.3
 done
