@@ -181,4 +181,32 @@ int dc_kmeans(const double *x, size_t n, size_t d, size_t k, uint64_t seed,
               uint32_t max_iter, uint32_t *assign, double *centroids,
               double *inertia);
 
+/* ---- what to ask for -----------------------------------------------------
+ * Behind `deepcloud recommend SPEC` and POST /v1/recommend: a task's request
+ * plus the usage of similar past tasks (same user and app, oldest first)
+ * gives a suggestion. All pointers are borrowed for the call. */
+struct dc_rec_input {
+  struct dc_pred_job job;       /* the task's submit-time features */
+  double req_cpu_millis, req_mem_mb; /* what the spec asks; 0 = unset */
+  const double *mem_used_mb;    /* peak memory of each similar past task */
+  size_t nmem;
+  const double *cpu_used_millis; /* mean CPU of each similar past task */
+  size_t ncpu;
+  double price_cpu_hour;        /* posted price per core-hour */
+  double price_mem_gb_hour;     /* per GB-hour; 0 if memory is not priced */
+};
+struct dc_rec_output {
+  double cpu_millis, mem_mb;    /* suggested; never above a set request */
+  const char *cpu_basis, *mem_basis; /* "history" or "request" (< 5 tasks) */
+  uint32_t cpu_evidence, mem_evidence; /* tasks behind each suggestion */
+  struct dc_pred time_s;        /* expected runtime with its interval */
+  double cost, cost_requested;  /* at posted prices, suggested vs requested */
+};
+/* Memory: the largest peak of the newest 50 similar tasks + 10% (an overrun
+ * is an OOM kill). CPU: their P90 + 15% (an overrun only slows). Floors 64
+ * MB and 100 millicores. rt (may be NULL: the estimate, else one hour) gives
+ * the runtime. DC_EINVAL on negative or non-finite inputs. */
+int dc_recommend_task(struct dc_rtpred *rt, const struct dc_rec_input *in,
+                      struct dc_rec_output *out);
+
 #endif /* DC_PREDICT_H */

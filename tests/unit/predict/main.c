@@ -9,5 +9,6 @@ int main(void) {
   failed += run_usage_tests();
   failed += run_rightsize_tests();
   failed += run_cluster_tests();
+  failed += run_recommend_tests();
   return failed;
 }

@@ -10,5 +10,6 @@ int run_reliab_tests(void);
 int run_usage_tests(void);
 int run_rightsize_tests(void);
 int run_cluster_tests(void);
+int run_recommend_tests(void);
 
 #endif
