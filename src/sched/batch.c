@@ -287,6 +287,63 @@ static uint32_t slots_for(const struct dc_sched_res *n, uint64_t avg_cpu,
   return (uint32_t)s;
 }
 
+/* Dominant Resource Fairness order (Ghodsi et al., NSDI'11): repeatedly
+ * the next task of the user with the lowest dominant share, whose share
+ * then grows by that task's dominant share of the cluster. Within a user,
+ * the given order. OUT: order[ntasks]. Errors: DC_ENOMEM. */
+static int drf_order(const struct dc_sched_res *nodes, size_t nnodes,
+                     const struct dc_sched_req *tasks, size_t ntasks,
+                     const struct dc_sched_batch_opts *o, size_t *order) {
+  double tc = 0, tm = 0, tg = 0;
+  for (size_t j = 0; j < nnodes; j++) {
+    tc += nodes[j].cpu_millis;
+    tm += (double)nodes[j].memory_mb;
+    tg += 1000.0 * nodes[j].ngpu;
+  }
+  uint32_t *users = dc_malloc((ntasks ? ntasks : 1) * sizeof *users);
+  double *share = dc_malloc((ntasks ? ntasks : 1) * sizeof *share);
+  size_t *next = dc_calloc(ntasks ? ntasks : 1, sizeof *next);
+  if (!users || !share || !next) {
+    dc_free(users);
+    dc_free(share);
+    dc_free(next);
+    return DC_ENOMEM;
+  }
+  size_t nu = 0;
+  for (size_t i = 0; i < ntasks; i++) {
+    size_t u = 0;
+    while (u < nu && users[u] != tasks[i].user) u++;
+    if (u == nu) {
+      users[nu] = tasks[i].user;
+      share[nu++] = o && o->user_share && tasks[i].user < o->nusers
+                        ? o->user_share[tasks[i].user]
+                        : 0;
+    }
+  }
+  for (size_t k = 0; k < ntasks; k++) {
+    /* The user with the least share that still has tasks (ties: lower id). */
+    size_t best = SIZE_MAX;
+    for (size_t u = 0; u < nu; u++) {
+      while (next[u] < ntasks && tasks[next[u]].user != users[u]) next[u]++;
+      if (next[u] == ntasks) continue;
+      if (best == SIZE_MAX || share[u] < share[best] ||
+          (share[u] == share[best] && users[u] < users[best]))
+        best = u;
+    }
+    size_t i = next[best]++;
+    order[k] = i;
+    const struct dc_sched_req *t = &tasks[i];
+    double d = tc > 0 ? t->cpu_millis / tc : 0;
+    if (tm > 0) d = DC_MAX(d, (double)t->memory_mb / tm);
+    if (tg > 0) d = DC_MAX(d, (double)t->num_gpu * t->gpu_milli / tg);
+    share[best] += d;
+  }
+  dc_free(users);
+  dc_free(share);
+  dc_free(next);
+  return DC_OK;
+}
+
 int dc_sched_batch(struct dc_sched_ctx *ctx, struct dc_sched_res *nodes,
                    size_t nnodes, const struct dc_sched_req *tasks,
                    size_t ntasks, const struct dc_sched_batch_opts *o,
@@ -296,15 +353,25 @@ int dc_sched_batch(struct dc_sched_ctx *ctx, struct dc_sched_res *nodes,
   size_t max_exact = o && o->max_exact ? o->max_exact : 4096;
   memset(res, 0, sizeof *res);
   for (size_t i = 0; i < ntasks; i++) node_of[i] = SIZE_MAX;
+  size_t *order = dc_malloc((ntasks ? ntasks : 1) * sizeof *order);
+  if (!order || drf_order(nodes, nnodes, tasks, ntasks, o, order)) {
+    dc_free(order);
+    return DC_ENOMEM;
+  }
   if (ntasks > max_exact || ctx->kind == DC_SCHED_RANDOM) {
     res->solver = DC_SCHED_SOLVER_GREEDY;
-    return greedy(ctx, nodes, nnodes, tasks, NULL, ntasks, node_of, allocs,
-                  &res->objective, &res->placed);
+    greedy(ctx, nodes, nnodes, tasks, order, ntasks, node_of, allocs,
+           &res->objective, &res->placed);
+    dc_free(order);
+    return DC_OK;
   }
   res->solver = DC_SCHED_SOLVER_FLOW;
   struct flow f;
   /* Nodes are not compressed: candidate lists index them directly. */
-  if (flow_alloc(&f, ntasks, nnodes, k)) return DC_ENOMEM;
+  if (flow_alloc(&f, ntasks, nnodes, k)) {
+    dc_free(order);
+    return DC_ENOMEM;
+  }
   uint64_t *sum_cpu = dc_calloc(nnodes ? nnodes : 1, sizeof *sum_cpu);
   uint64_t *sum_mem = dc_calloc(nnodes ? nnodes : 1, sizeof *sum_mem);
   uint32_t *cnt = dc_calloc(nnodes ? nnodes : 1, sizeof *cnt);
@@ -344,16 +411,20 @@ int dc_sched_batch(struct dc_sched_ctx *ctx, struct dc_sched_res *nodes,
   for (size_t j = 0; j < nnodes; j++)
     if (cnt[j])
       f.slots[j] = slots_for(&nodes[j], sum_cpu[j] / cnt[j], sum_mem[j] / cnt[j], cnt[j]);
-  for (size_t i = 0; i < ntasks && rc == DC_OK; i++) {
-    rc = augment(&f, &h, (uint32_t)i);
+  /* Tasks enter in DRF order: once matched a task stays matched (later
+   * paths only move it), so when the window does not fit, the users with
+   * the least share are the ones served. */
+  for (size_t q = 0; q < ntasks && rc == DC_OK; q++) {
+    rc = augment(&f, &h, (uint32_t)order[q]);
     if (rc == DC_ENOTFOUND) rc = DC_OK;
   }
   if (rc) goto out;
-  /* Repair: take resources in task order; a task whose node no longer
+  /* Repair: take resources in DRF order; a task whose node no longer
    * holds it (memory, GPUs, or uneven cpu the slot count could not see)
    * is placed again by the scored greedy path, as is one the flow left out. */
   size_t nlate = 0;
-  for (size_t i = 0; i < ntasks; i++) {
+  for (size_t q = 0; q < ntasks; q++) {
+    size_t i = order[q];
     uint32_t nd = f.match[i];
     if (nd == UINT32_MAX || dc_sched_fits(&nodes[nd], &tasks[i]) != DC_SCHED_OK) {
       if (nd != UINT32_MAX) res->repaired++;
@@ -373,6 +444,7 @@ out:
   dc_free(sum_mem);
   dc_free(cnt);
   dc_free(late);
+  dc_free(order);
   flow_free(&f);
   return rc;
 }

@@ -254,6 +254,13 @@ enum dc_sched_solver { DC_SCHED_SOLVER_FLOW, DC_SCHED_SOLVER_GREEDY };
 struct dc_sched_batch_opts {
   size_t topk;                    /* candidates per task (8) */
   size_t max_exact;               /* largest window solved exactly (4096) */
+  /* Fairness (DRF): each user's dominant share of the cluster before the
+   * batch, indexed by dc_sched_req.user (users >= nusers count as 0). Tasks
+   * are offered to the solver user by user, the lowest dominant share
+   * first, each placed task raising its user's share; when the window does
+   * not fit, the users with the least get served. NULL = all start at 0. */
+  const double *user_share;
+  size_t nusers;
 };
 struct dc_sched_batch_result {
   enum dc_sched_solver solver;
