@@ -178,7 +178,6 @@ int dc_rtpred_predict(struct dc_rtpred *p, const struct dc_pred_job *j,
   }
   out->value = exp(now.value);
   resid_interval(&p->resid, out->value, &out->lo, &out->hi);
-  if (j->req_time_s > 0) out->hi = DC_MIN(out->hi, DC_MAX(j->req_time_s, out->value));
   out->n = x.user ? x.user->n : 0;
   return 0;
 }
