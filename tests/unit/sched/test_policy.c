@@ -280,41 +280,44 @@ static void test_batch_infeasible_and_empty(void **state) {
   assert_int_equal(r.placed, 0);
 }
 
-static void test_batch_drf_serves_the_poorer_user(void **state) {
-  (void)state;
-  /* Room for two of four tasks, each half the cluster. User 1 already
-   * holds 0.9 of it, so user 2's tasks go first, whatever their order. */
+/* One node with room for two of four tasks, each half the cluster; users
+ * 1 (tasks 0, 1) and 2 (tasks 2, 3). Returns the solver that ran. */
+static enum dc_sched_solver drf_batch(const struct dc_sched_batch_opts *o,
+                                      size_t *of) {
   struct dc_sched_req t[4] = {req(1000, 1, 0, 0), req(1000, 1, 0, 0),
                               req(1000, 1, 0, 0), req(1000, 1, 0, 0)};
   t[0].user = t[1].user = 1;
   t[2].user = t[3].user = 2;
+  struct dc_sched_res n[1] = {node(2000, 100, 0)};
+  struct dc_sched_alloc al[4];
+  struct dc_sched_batch_result r;
+  struct dc_sched_ctx c = {.kind = DC_SCHED_BEST_FIT};
+  assert_int_equal(dc_sched_batch(&c, n, 1, t, 4, o, of, al, &r), DC_OK);
+  assert_int_equal(r.placed, 2);
+  return r.solver;
+}
+
+static void test_batch_drf_serves_the_poorer_user(void **state) {
+  (void)state;
+  /* User 1 already holds 0.9 of the cluster, so user 2's tasks go first,
+   * whatever their order, in the flow and in the greedy fallback. */
   double share[3] = {0, 0.9, 0};
   struct dc_sched_batch_opts o = {.topk = 4, .max_exact = 16,
                                   .user_share = share, .nusers = 3};
+  size_t of[4];
   for (int pass = 0; pass < 2; pass++) {
-    struct dc_sched_res n[1] = {node(2000, 100, 0)};
-    size_t of[4];
-    struct dc_sched_alloc al[4];
-    struct dc_sched_batch_result r;
-    struct dc_sched_ctx c = {.kind = DC_SCHED_BEST_FIT};
-    assert_int_equal(dc_sched_batch(&c, n, 1, t, 4, &o, of, al, &r), DC_OK);
-    assert_int_equal(r.solver, pass ? DC_SCHED_SOLVER_GREEDY : DC_SCHED_SOLVER_FLOW);
-    assert_int_equal(r.placed, 2);
+    assert_int_equal(drf_batch(&o, of),
+                     pass ? DC_SCHED_SOLVER_GREEDY : DC_SCHED_SOLVER_FLOW);
     assert_int_equal(of[0], SIZE_MAX);
     assert_int_equal(of[1], SIZE_MAX);
     assert_int_equal(of[2], 0);
     assert_int_equal(of[3], 0);
-    o.max_exact = 1; /* second pass: the greedy fallback keeps the order */
+    o.max_exact = 1;
   }
   /* Equal shares: users alternate, so each gets one. */
   share[1] = 0;
   o.max_exact = 16;
-  struct dc_sched_res n[1] = {node(2000, 100, 0)};
-  size_t of[4];
-  struct dc_sched_alloc al[4];
-  struct dc_sched_batch_result r;
-  struct dc_sched_ctx c = {.kind = DC_SCHED_BEST_FIT};
-  assert_int_equal(dc_sched_batch(&c, n, 1, t, 4, &o, of, al, &r), DC_OK);
+  drf_batch(&o, of);
   assert_int_equal(of[0], 0);
   assert_int_equal(of[2], 0);
   assert_int_equal(of[1], SIZE_MAX);
