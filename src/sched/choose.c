@@ -38,7 +38,8 @@ void dc_sched_weights_default(struct dc_sched_weights *w) {
   /* Fragmentation dominates on GPU workloads (in GPUs); the rest are in
    * hours or fractions and break ties between equally fragmenting nodes. */
   *w = (struct dc_sched_weights){
-      .frag = 1.0, .time = 0.5, .price = 0.1, .risk = 2.0, .pack = 0.01};
+      .frag = 1.0, .time = 0.5, .price = 0.1, .risk = 2.0, .pack = 0.01,
+      .distance = 0.5};
 }
 
 int dc_sched_ctx_cache(struct dc_sched_ctx *ctx, size_t nnodes) {
@@ -171,6 +172,9 @@ static double learned_cost(struct dc_sched_ctx *ctx,
    * the runtime is unknown. */
   c += w->risk * n->fail_prob * (run_h > 0 ? 1.0 + run_h : 1.0);
   c += w->pack * leftover(n, t);
+  if (t->has_near && n->has_loc)
+    c += w->distance *
+         dc_sched_distance_km(n->lat, n->lon, t->near_lat, t->near_lon) / 1000.0;
   return c;
 }
 

@@ -101,6 +101,8 @@ struct dc_sched_res {             /* one node */
   double price_cpu_hour;          /* posted price per core-hour */
   uint32_t version;               /* bumped on every take/release (caches) */
   bool down;                      /* failed: never a candidate */
+  bool has_loc;                   /* lat/lon known (geo, or Vivaldi mapped to it) */
+  double lat, lon;
 };
 
 struct dc_sched_req {             /* one task */
@@ -112,6 +114,8 @@ struct dc_sched_req {             /* one task */
   int32_t type;                   /* index into the task-type table, -1 = none */
   uint32_t user;                  /* for fairness; 0 = unknown */
   double runtime_s;               /* predicted runtime (learned cost), <= 0 unknown */
+  bool has_near;                  /* where its data or users are */
+  double near_lat, near_lon;
 };
 
 struct dc_sched_alloc {           /* what one task took from one node */
@@ -140,6 +144,7 @@ struct dc_sched_weights {         /* the learned policy's cost terms */
   double price;                   /* cost at the posted price */
   double risk;                    /* probability of losing the work */
   double pack;                    /* leftover share after placement (bin packing) */
+  double distance;                /* per 1,000 km from the task's `near` point */
 };
 
 struct dc_sched_ctx {             /* caller-owned; all-zero + kind is valid */

@@ -186,6 +186,16 @@ static void test_choose_learned_prefers_fast_safe(void **state) {
   size_t pick;
   assert_int_equal(dc_sched_choose(&c, n, 3, &t, NULL, &pick), DC_OK);
   assert_int_equal(pick, 2);
+  /* Far from where the task wants to be, the fast and safe node loses to a
+   * near one that is slower. */
+  n[2].has_loc = n[0].has_loc = true;
+  n[2].lat = 35.7; n[2].lon = 139.7;  /* Tokyo */
+  n[0].lat = 48.9; n[0].lon = 2.35;   /* Paris */
+  t.has_near = true;
+  t.near_lat = 50.1; t.near_lon = 8.7; /* Frankfurt */
+  n[0].speed = 0.9;
+  assert_int_equal(dc_sched_choose(&c, n, 3, &t, NULL, &pick), DC_OK);
+  assert_int_equal(pick, 0);
 }
 
 static void test_easy_backfills_without_delaying_head(void **state) {
