@@ -6,11 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/options.h"
 #include "sim/recommend/simrecommend.h"
-
-/* Also declared in cli.h, where `deepcloud sim` dispatches to it. */
-int cli_sim_recommend(int argc, char **argv);
 
 static const char usage_text[] =
     "deepcloud sim recommend --workload DIR --format gwa [--mem-target F] "
