@@ -115,6 +115,8 @@ void learned_free(struct rt_learned *l) {
   dc_free(l);
 }
 uint32_t learned_retrains(const struct rt_learned *l) { return l->retrains; }
+uint64_t learned_generation(const struct rt_learned *l) { return l->generation; }
+void learned_set_generation(struct rt_learned *l, uint64_t g) { l->generation = g; }
 
 static double dot(const double *a, const double *b) {
   double s = 0;
@@ -323,7 +325,6 @@ int learned_decode(struct dc_reader *r, struct rt_learned *l) {
     if (rc) return rc;
   }
   trees_free(l->booster);
-  v.generation = l->generation + 1;
   *l = v;
   return 0;
 }

@@ -90,6 +90,10 @@ int learned_observe(struct rt_learned *l, const struct dc_pred_job *j,
                     const double f[RT_NFEAT], const double e[RT_NEXPERT],
                     double log_rt);
 uint32_t learned_retrains(const struct rt_learned *l);
+/* Changes whenever the window is replaced (a load), so a fit begun before
+ * cannot be installed after. */
+uint64_t learned_generation(const struct rt_learned *l);
+void learned_set_generation(struct rt_learned *l, uint64_t g);
 /* The three steps of a retrain (see dc_rtpred_train_*). */
 int learned_train_begin(const struct rt_learned *l, struct dc_rtpred_train **out);
 int learned_train_run(struct dc_rtpred_train *t);

@@ -271,6 +271,7 @@ int dc_rtpred_load(struct dc_rtpred *p, const char *path) {
   struct dc_rtpred old = *p;
   *p = *n;
   *n = old;
+  if (p->learned) learned_set_generation(p->learned, learned_generation(n->learned) + 1);
   dc_rtpred_free(n);
   return 0;
 }

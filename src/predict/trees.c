@@ -19,11 +19,9 @@ static int xgb_fail(const char *what) {
 
 int trees_train(const float *x, const float *y, size_t n, uint64_t seed,
                 int threads, void **out) {
-  static int quiet; /* XGBoost's own logging would flood stderr */
-  if (!quiet) {
-    XGBSetGlobalConfig("{\"verbosity\":0}");
-    quiet = 1;
-  }
+  /* XGBoost's own logging would flood stderr. Its global configuration is
+   * per thread, so this is set on whichever thread trains. */
+  XGBSetGlobalConfig("{\"verbosity\":0}");
   DMatrixHandle d = NULL;
   BoosterHandle b = NULL;
   char buf[32];

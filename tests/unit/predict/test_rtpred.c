@@ -248,6 +248,17 @@ static void test_train_off_thread(void **state) {
   assert_int_equal(dc_rtpred_load(p, path), 0);
   assert_int_equal(dc_rtpred_train_finish(p, t), DC_ESTALE);
   assert_int_equal(dc_rtpred_retrains(p), 1);
+  /* And again after a second load: generations never repeat. */
+  assert_int_equal(dc_rtpred_train_begin(p, &t), 0);
+  assert_int_equal(dc_rtpred_train_run(t), 0);
+  assert_int_equal(dc_rtpred_load(p, path), 0);
+  assert_int_equal(dc_rtpred_train_finish(p, t), DC_ESTALE);
+  /* A fit that was never run is refused, and freeing an unfinished one is
+   * fine. */
+  assert_int_equal(dc_rtpred_train_begin(p, &t), 0);
+  assert_int_equal(dc_rtpred_train_finish(p, t), DC_EINVAL);
+  assert_int_equal(dc_rtpred_train_begin(p, &t), 0);
+  dc_rtpred_train_free(t);
   dc_rtpred_free(p);
   dc_rtpred_free(ts);
   dc_test_rmrf(dir);
