@@ -321,7 +321,7 @@ int learned_decode(struct dc_reader *r, struct rt_learned *l) {
   if (dc_get_u8(r, &has) || has > 1) return DC_EPROTO;
   v.booster = NULL;
   if (has) {
-    int rc = trees_decode(r, &v.booster);
+    int rc = trees_decode(r, v.threads, &v.booster);
     if (rc) return rc;
   }
   trees_free(l->booster);

@@ -137,6 +137,6 @@ int trees_train(const float *x, const float *y, size_t n, uint64_t seed,
 int trees_predict(void *booster, const float *row, double *out);
 void trees_free(void *booster);
 int trees_encode(void *booster, struct dc_buf *b);
-int trees_decode(struct dc_reader *r, void **out);
+int trees_decode(struct dc_reader *r, int threads, void **out);
 
 #endif /* DC_PREDICT_INT_H */

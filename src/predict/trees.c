@@ -96,7 +96,7 @@ int trees_encode(void *booster, struct dc_buf *b) {
   return dc_buf_put_bytes(b, p, (size_t)len);
 }
 
-int trees_decode(struct dc_reader *r, void **out) {
+int trees_decode(struct dc_reader *r, int threads, void **out) {
   const uint8_t *p;
   size_t n;
   if (dc_get_bytes(r, &p, &n, TREES_MODEL_MAX) || !n) return DC_EPROTO;
@@ -106,6 +106,13 @@ int trees_decode(struct dc_reader *r, void **out) {
     XGBoosterFree(b);
     xgb_fail("load");
     return DC_EPROTO;
+  }
+  /* A loaded booster would otherwise predict with every core. */
+  char buf[16];
+  snprintf(buf, sizeof(buf), "%d", threads > 0 ? threads : 1);
+  if (XGBoosterSetParam(b, "nthread", buf)) {
+    XGBoosterFree(b);
+    return xgb_fail("param");
   }
   *out = b;
   return 0;
