@@ -177,8 +177,15 @@ static int start_job(struct swfsim *s, size_t j, double now) {
   double slowest = INFINITY;
   while (left) {
     size_t n;
-    /* The caller checked the free total, so some node always has a core. */
-    DC_ASSERT(dc_sched_choose(&s->ctx, s->nodes, s->w->nnodes, &req, NULL, &n) == DC_OK);
+    /* The learned policy first looks for one node that holds the rest of
+     * the job: a gang spread thin waits for its slowest member and dies
+     * with any of its nodes. Only if none can does it take cores apart. */
+    struct dc_sched_req whole = req;
+    whole.cpu_millis = left * 1000;
+    if (s->pol != SIM_LEARNED || left == 1 ||
+        dc_sched_choose(&s->ctx, s->nodes, s->w->nnodes, &whole, NULL, &n) != DC_OK)
+      /* The caller checked the free total, so some node has a core. */
+      DC_ASSERT(dc_sched_choose(&s->ctx, s->nodes, s->w->nnodes, &req, NULL, &n) == DC_OK);
     struct dc_sched_res *nd = &s->nodes[n];
     uint32_t take = DC_MIN(left, (nd->cpu_millis - nd->used_cpu_millis) / 1000);
     nd->used_cpu_millis += take * 1000;
