@@ -18,6 +18,7 @@
 #define GWA_MAX_VMS 100000
 #define GWA_MAX_ROWS (1u << 24)
 #define GWA_FIELDS 7
+#define GWA_MAX_TIME 1e14 /* ms in the year 5138: anything above is garbage */
 
 static int parse_row(const char *line, double v[GWA_FIELDS]) {
   const char *s = line;
@@ -74,6 +75,11 @@ static int read_vm(const char *path, const char *name, struct gwa_vm *vm,
       if (lineno == 1) continue; /* the header */
       snprintf(err, errsz, "%s:%zu: expected %d numeric fields", path, lineno,
                GWA_FIELDS);
+      rc = DC_EPROTO;
+      break;
+    }
+    if (v[0] < 0 || v[0] > GWA_MAX_TIME) {
+      snprintf(err, errsz, "%s:%zu: timestamp out of range", path, lineno);
       rc = DC_EPROTO;
       break;
     }

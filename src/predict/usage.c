@@ -43,7 +43,7 @@ struct dc_usage {
   double *hist;
   double total, ref_s;
   double peak, peak_w; /* the current interval's peak, and its weight */
-  int64_t peak_interval;
+  double peak_interval; /* floor(t / interval): a double, any t fits */
   bool has_peak;
 };
 
@@ -165,7 +165,7 @@ static void vpa_observe(struct dc_usage *u, double t_s, double used) {
     vpa_add(u, used, w);
     return;
   }
-  int64_t iv = (int64_t)floor(t_s / u->cfg.peak_interval_s);
+  double iv = floor(t_s / u->cfg.peak_interval_s);
   if (u->has_peak && iv == u->peak_interval) {
     if (used <= u->peak) return;
     /* A higher peak in the same interval replaces the old one. */

@@ -63,6 +63,9 @@ static void test_read(void **state) {
   assert_non_null(strstr(err, "backwards"));
   write_file(dir, "3.csv", "1;\t1;\t1;\t-1;\t1;\t1;\t1\n");
   assert_int_equal(gwa_read_dir(dir, &t, err, sizeof err), DC_EPROTO);
+  write_file(dir, "3.csv", "1e20;\t1;\t1;\t1;\t1;\t1;\t1\n");
+  assert_int_equal(gwa_read_dir(dir, &t, err, sizeof err), DC_EPROTO);
+  assert_non_null(strstr(err, "timestamp"));
   write_file(dir, "3.csv", header);
   assert_int_equal(gwa_read_dir(dir, &t, err, sizeof err), DC_EPROTO);
   assert_int_equal(gwa_read_dir("/nonexistent-dir", &t, err, sizeof err), DC_EIO);

@@ -103,6 +103,12 @@ static void test_vpa(void **state) {
   assert_int_equal(dc_usage_observe(u, 30, 2000), 0);
   assert_int_equal(dc_usage_recommend(u, &r), 0);
   assert_true(r >= 3000 * 1.15 && r <= 3000 * 1.05 * 1.15);
+  /* Times far beyond any integer, and backwards, neither crash nor poison
+   * the recommendation. */
+  assert_int_equal(dc_usage_observe(u, 1e300, 500), 0);
+  assert_int_equal(dc_usage_observe(u, -1e300, 500), 0);
+  assert_int_equal(dc_usage_recommend(u, &r), 0);
+  assert_true(isfinite(r) && r >= 250);
   dc_usage_free(u);
 }
 
