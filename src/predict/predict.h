@@ -59,7 +59,8 @@ int dc_rtpred_new(const struct dc_rtpred_config *c, struct dc_rtpred **out);
 void dc_rtpred_free(struct dc_rtpred *p);
 /* Never fails for lack of history: a cold predictor falls back to the
  * user's estimate, then to the mean of everything seen, then to one hour.
- * value is in seconds and >= 1. DC_EINVAL on NULL arguments. */
+ * value is in seconds and >= 1. DC_EINVAL on NULL arguments or a
+ * non-finite time or memory field (also for observe). */
 int dc_rtpred_predict(struct dc_rtpred *p, const struct dc_pred_job *j,
                       struct dc_pred *out);
 /* Called when a job ends (only then is its runtime known: no peeking at the

@@ -156,9 +156,16 @@ static void point(struct dc_rtpred *p, const struct dc_pred_job *j,
   out->value = log(v);
 }
 
+/* Non-finite fields would poison the features and, through the tree
+ * window, every later fit. */
+static bool job_ok(const struct dc_pred_job *j) {
+  return j && isfinite(j->req_mem_mb) && isfinite(j->req_time_s) &&
+         isfinite(j->submit_s);
+}
+
 int dc_rtpred_predict(struct dc_rtpred *p, const struct dc_pred_job *j,
                       struct dc_pred *out) {
-  if (!p || !j || !out) return DC_EINVAL;
+  if (!p || !job_ok(j) || !out) return DC_EINVAL;
   struct rt_ctx x;
   context(p, j, &x);
   uint64_t key = pending_key(j);
@@ -184,7 +191,7 @@ int dc_rtpred_predict(struct dc_rtpred *p, const struct dc_pred_job *j,
 
 int dc_rtpred_observe(struct dc_rtpred *p, const struct dc_pred_job *j,
                       double runtime_s) {
-  if (!p || !j || !isfinite(runtime_s) || runtime_s < 0) return DC_EINVAL;
+  if (!p || !job_ok(j) || !isfinite(runtime_s) || runtime_s < 0) return DC_EINVAL;
   double rt = DC_MAX(runtime_s, RT_MIN_S);
   /* Learn from what was said at submit time; a job never predicted (or
    * forgotten) is judged by what would be said now. */

@@ -80,6 +80,12 @@ static void test_bad_input(void **state) {
   assert_int_equal(dc_rtpred_observe(p, &j, -1), DC_EINVAL);
   assert_int_equal(dc_rtpred_observe(p, &j, NAN), DC_EINVAL);
   assert_int_equal(dc_rtpred_observe(p, &j, INFINITY), DC_EINVAL);
+  j.req_time_s = INFINITY;
+  assert_int_equal(dc_rtpred_observe(p, &j, 5), DC_EINVAL);
+  assert_int_equal(dc_rtpred_predict(p, &j, &(struct dc_pred){0}), DC_EINVAL);
+  j.req_time_s = 10;
+  j.submit_s = NAN;
+  assert_int_equal(dc_rtpred_observe(p, &j, 5), DC_EINVAL);
   assert_int_equal(dc_rtpred_observed(p), 0);
   assert_int_equal(dc_rtpred_predict(p, NULL, &(struct dc_pred){0}), DC_EINVAL);
   assert_int_equal(dc_rtpred_kind_parse("tsafrir"), DC_RTPRED_TSAFRIR);
