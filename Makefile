@@ -5,7 +5,7 @@ TEST_BUILD ?= build-test
 TSAN_BUILD ?= build-tsan
 CMAKE_CC ?= clang
 
-.PHONY: all deps build test test-unit test-tsan run bench clean fmt
+.PHONY: all deps build test test-unit test-tsan run bench clean fmt sim-sched
 
 all: build
 
@@ -37,6 +37,12 @@ run: build
 
 bench: build
 	@./scripts/run-bench.sh $(BUILD)
+
+# The scheduling simulator's tables in docs/matching.md, from every trace
+# in DC_TRACES (SWF logs and Alibaba GPU pod lists).
+sim-sched: build
+	@test -n "$(DC_TRACES)" || { echo "set DC_TRACES to the traces folder"; exit 2; }
+	@./scripts/sim-sched.sh $(BUILD)/deepcloud $(DC_TRACES)
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD)

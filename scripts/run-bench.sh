@@ -15,3 +15,13 @@ echo "# raft failover: 3 masters as real processes, 10 leader kills, then 60 s o
 DC_BIN="$B/deepcloud" python3 bench/raft/bench_failover.py 10 60
 echo "# ledger: signed transfers/s through a real master vs the Ed25519 verify rate of all cores"
 "$B/bench/ledger/bench_ledger" "$B/deepcloud" 64 300
+echo "# sched: placements/s at 10,000 nodes vs v0 (target 50,000/s); one 1,000-task batch (target < 100 ms)"
+"$B/bench/sched/bench_sched"
+if [ -n "${DC_TRACES:-}" ]; then
+  echo "# predict: online runtime prediction, learned vs user estimate vs Tsafrir"
+  "$B/bench/predict/bench_rtpred" "$DC_TRACES/metacentrum-wagap-2013.swf"
+  echo "# predict: arrivals per hour, Holt-Winters vs naive and seasonal naive (MASE)"
+  "$B/bench/predict/bench_forecast" "$DC_TRACES/metacentrum-wagap-2013.swf"
+  echo "# predict: right-sizing on VM traces, learned vs provisioned vs VPA-like"
+  "$B/bench/predict/bench_rightsize" "$DC_TRACES/bitbrains-rnd-2013-07"
+fi

@@ -18,6 +18,9 @@ int cli_node(int argc, char **argv);
 int cli_api(int argc, char **argv);
 int cli_wallet(int argc, char **argv);
 int cli_ledger(int argc, char **argv);
+int cli_sim(int argc, char **argv);
+int cli_sim_sched(int argc, char **argv);
+int cli_sim_recommend(int argc, char **argv);
 
 /* Global client options, shared by every command that talks to the API. */
 #define CLIENT_OPTS(c)                                                       \
