@@ -19,6 +19,7 @@ int cli_api(int argc, char **argv);
 int cli_wallet(int argc, char **argv);
 int cli_ledger(int argc, char **argv);
 int cli_sim(int argc, char **argv);
+int cli_recommend(int argc, char **argv);
 int cli_sim_sched(int argc, char **argv);
 int cli_sim_recommend(int argc, char **argv);
 

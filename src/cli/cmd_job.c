@@ -293,6 +293,76 @@ static int job_bill(int argc, char **argv) {
   return 0;
 }
 
+/* For each task of the job: the candidates the leader's policy considered,
+ * why nodes were filtered, the costs, the choice. */
+static int job_explain(int argc, char **argv) {
+  struct client c;
+  client_defaults(&c);
+  struct opt opts[] = {CLIENT_OPTS(&c)};
+  char *pos[2];
+  size_t npos = 2;
+  int rc = cli_parse("deepcloud job explain JOB_ID", opts, DC_ARRAY_LEN(opts), argc, argv,
+                     pos, &npos);
+  if (rc >= 0) return rc;
+  if (npos != 1) {
+    fprintf(stderr, "usage: deepcloud job explain JOB_ID\n");
+    return 2;
+  }
+  char path[256];
+  snprintf(path, sizeof path, "/v1/jobs/%s/tasks", pos[0]);
+  json_t *t = NULL;
+  if ((rc = client_get(&c, "job explain", path, &t)) >= 0) return rc;
+  json_t *all = json_array();
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(t, "tasks"), i, x) {
+    snprintf(path, sizeof path, "/v1/tasks/%s/explain",
+             json_string_value(json_object_get(x, "id")));
+    long status = 0;
+    json_t *e = NULL;
+    if (client_call(&c, "GET", path, NULL, 0, NULL, &status, &e)) {
+      json_decref(all);
+      json_decref(t);
+      return 2;
+    }
+    if (status == 200) json_array_append(all, e);
+    else if (!c.json)
+      printf("%s: no decision recorded (%s)\n", json_string_value(json_object_get(x, "id")),
+             json_string_value(json_object_get(json_object_get(e, "error"), "message")));
+    json_decref(e);
+  }
+  json_decref(t);
+  if (c.json) {
+    cli_print_json(all);
+  } else {
+    json_t *e;
+    json_array_foreach(all, i, e) {
+      size_t k;
+      json_t *d;
+      json_array_foreach(json_object_get(e, "decisions"), k, d) {
+        const char *ch = json_string_value(json_object_get(d, "chosen"));
+        printf("%s attempt %lld  policy=%s  predicted %.0f s  chose %.16s\n  %s\n",
+               json_string_value(json_object_get(e, "task_id")),
+               (long long)json_integer_value(json_object_get(d, "attempt")),
+               json_string_value(json_object_get(d, "policy")),
+               json_real_value(json_object_get(d, "predicted_runtime_s")),
+               ch ? ch : "(none)", json_string_value(json_object_get(d, "text")));
+        const char *why;
+        json_t *cnt;
+        json_object_foreach(json_object_get(d, "filtered"), why, cnt)
+          printf("    filtered by %-8s %lld node(s)\n", why, (long long)json_integer_value(cnt));
+        size_t q;
+        json_t *cd;
+        json_array_foreach(json_object_get(d, "candidates"), q, cd)
+          printf("    candidate %.16s  cost %.4f\n", json_string_value(json_object_get(cd, "node")),
+                 json_real_value(json_object_get(cd, "cost")));
+      }
+    }
+  }
+  json_decref(all);
+  return 0;
+}
+
 int cli_job(int argc, char **argv) {
   static const char *usage =
       "usage: deepcloud job <verb> [options]\n"
@@ -302,6 +372,7 @@ int cli_job(int argc, char **argv) {
       "  logs TASK_ID        stdout and stderr of a task\n"
       "  cancel JOB_ID       cancel a job and kill its running tasks\n"
       "  bill JOB_ID         the itemised bill: budget, reservations, payments, refund\n"
+      "  explain JOB_ID      why each task went where it did (candidates, filters, costs)\n"
       "Every verb takes --help, --json, --api URL.\n";
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     fputs(usage, argc < 2 ? stderr : stdout);
@@ -314,6 +385,7 @@ int cli_job(int argc, char **argv) {
   if (!strcmp(v, "logs")) return job_logs(argc - 1, argv + 1);
   if (!strcmp(v, "cancel")) return job_cancel(argc - 1, argv + 1);
   if (!strcmp(v, "bill")) return job_bill(argc - 1, argv + 1);
+  if (!strcmp(v, "explain")) return job_explain(argc - 1, argv + 1);
   fprintf(stderr, "error: unknown verb \"job %s\"\n%s", v, usage);
   return 2;
 }

@@ -31,6 +31,7 @@ int cli_master(int argc, char **argv) {
   const char *api = "127.0.0.1:8420", *listen = "127.0.0.1:8421", *level = "info";
   bool sync_normal = false;
   struct opt opts[] = {
+      {"policy", OPT_STR, &cfg.policy, "matching policy: learned (default), spread, first-fit, best-fit, k8s, random, fgd"},
       {"raft-addr", OPT_STR, &cfg.raft_addr, "replicate with raft, listening on host:port (3 or 5 masters)"},
       {"bootstrap", OPT_BOOL, &cfg.bootstrap, "start a new cluster with this master as its first member"},
       {"join", OPT_STR, &cfg.join_url, "API URL of a cluster member to join through"},

@@ -63,6 +63,7 @@ static int usage(FILE *f) {
           "             history | faucet\n"
           "  ledger     blocks | block N | tx HASH | verify [--from-genesis]\n"
           "  api        METHOD PATH: a signed request to any API route\n"
+          "  recommend  SPEC: what to ask for, from your past runs (cpu, memory, time, cost)\n"
           "  sim        sched | recommend: trace-driven simulators\n"
           "  version    print the version\n"
           "\n"
@@ -94,6 +95,7 @@ int main(int argc, char **argv) {
   else if (!strcmp(noun, "node")) rc = cli_node(argc - 1, argv + 1);
   else if (!strcmp(noun, "api")) rc = cli_api(argc - 1, argv + 1);
   else if (!strcmp(noun, "wallet")) rc = cli_wallet(argc - 1, argv + 1);
+  else if (!strcmp(noun, "recommend")) rc = cli_recommend(argc - 1, argv + 1);
   else if (!strcmp(noun, "ledger")) rc = cli_ledger(argc - 1, argv + 1);
   else {
     fprintf(stderr, "error: unknown command \"%s\"\n", noun);

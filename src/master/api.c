@@ -159,10 +159,12 @@ void master_api_route(struct dc_master *m, struct dc_httpd_req *r) {
     }
     if (strcmp(res, "tasks") == 0 && n == 4 && get) {
       if (strcmp(seg[3], "logs") == 0) return api_task_logs(m, r, seg[2]);
+      if (strcmp(seg[3], "explain") == 0) return api_task_explain(m, r, seg[2]);
       if (strcmp(seg[3], "outputs") == 0) return api_task_outputs(m, r, seg[2]);
     }
     if (strcmp(res, "tasks") == 0 && n == 3 && get)
       return api_task_show(m, r, seg[2]);
+    if (n == 2 && strcmp(res, "recommend") == 0 && post) return api_recommend(m, r);
     if (strcmp(res, "masters") == 0) {
       if (n == 2 && get) return api_masters_list(m, r);
       if (n == 2 && post) return api_masters_add(m, r);

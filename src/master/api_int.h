@@ -30,6 +30,11 @@ void api_job_show(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 void api_job_cancel(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 void api_job_tasks(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 void api_task_show(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+/* The request body as a job spec; NULL after answering 400/413. */
+struct dc_jobspec;
+struct dc_jobspec *api_parse_spec(struct dc_httpd_req *r);
+void api_recommend(struct dc_master *m, struct dc_httpd_req *r);
+void api_task_explain(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 void api_task_logs(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 void api_task_outputs(struct dc_master *m, struct dc_httpd_req *r,
                       const char *id);

@@ -9,6 +9,20 @@
 #define IDEM_MAX 128
 #define JOBS_LIST_MAX 100000
 
+struct dc_jobspec *api_parse_spec(struct dc_httpd_req *r) {
+  size_t blen = 0;
+  const uint8_t *body = dc_httpd_req_body(r, &blen);
+  struct dc_jobspec *spec = NULL;
+  struct dc_errmsg err = {{0}};
+  int rc = dc_jobspec_parse((const char *)body, blen, &spec, &err);
+  if (rc) {
+    dc_httpd_respond_error(r, rc == DC_ETOOBIG ? 413 : 400, "INVALID_SPEC",
+                           "%s", err.text[0] ? err.text : dc_strerror(rc));
+    return NULL;
+  }
+  return spec;
+}
+
 struct submit_ctx {
   struct dc_httpd_req *r;
   char job_id[33];
@@ -41,18 +55,10 @@ void api_jobs_submit(struct dc_master *m, struct dc_httpd_req *r) {
                            DC_IDEMPOTENCY_HEADER, IDEM_MAX);
     return;
   }
-  size_t blen = 0;
-  const uint8_t *body = dc_httpd_req_body(r, &blen);
-  struct dc_jobspec *spec = NULL;
-  struct dc_errmsg err = {{0}};
-  int rc = dc_jobspec_parse((const char *)body, blen, &spec, &err);
-  if (rc) {
-    dc_httpd_respond_error(r, rc == DC_ETOOBIG ? 413 : 400, "INVALID_SPEC",
-                           "%s", err.text[0] ? err.text : dc_strerror(rc));
-    return;
-  }
+  struct dc_jobspec *spec = api_parse_spec(r);
+  if (!spec) return;
   char *canon = NULL;
-  rc = dc_jobspec_canonical(spec, &canon);
+  int rc = dc_jobspec_canonical(spec, &canon);
   dc_jobspec_free(spec);
   if (rc) {
     dc_httpd_respond_error(r, 500, dc_err_name(rc), "could not encode the spec");

@@ -197,3 +197,33 @@ void api_task_outputs(struct dc_master *m, struct dc_httpd_req *r,
   api_reply_json(r, 200, json_pack("{s:s, s:I, s:o}", "task_id", id, "attempt",
                                    (json_int_t)attempt, "outputs", files));
 }
+
+/* Why the task went where it did: the leader's record of each placement
+ * decision (policy, best candidates with their cost, how many nodes each
+ * constraint filtered, the choice). Kept by the master that decided. */
+void api_task_explain(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(m->ldb,
+                         "SELECT json FROM explanations WHERE task_id = ?1"
+                         " ORDER BY attempt",
+                         -1, &s, NULL) != SQLITE_OK) {
+    dc_httpd_respond_error(r, 500, "DB", "cannot read explanations");
+    return;
+  }
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  json_t *arr = json_array();
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    json_t *d = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
+    if (d) json_array_append_new(arr, d);
+  }
+  sqlite3_finalize(s);
+  if (json_array_size(arr) == 0) {
+    json_decref(arr);
+    dc_httpd_respond_error(r, 404, "NOTFOUND",
+                           "no placement decision for %s on this master (decisions "
+                           "are kept by the leader that made them; the v0 spread "
+                           "policy records none)", id);
+    return;
+  }
+  api_reply_json(r, 200, json_pack("{s:s, s:o}", "task_id", id, "decisions", arr));
+}

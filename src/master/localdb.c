@@ -23,7 +23,10 @@ int master_localdb_open(struct dc_master *m) {
       " attempt INTEGER NOT NULL, stream INTEGER NOT NULL,"
       " data BLOB NOT NULL, PRIMARY KEY(task_id, attempt, stream));"
       "CREATE TABLE IF NOT EXISTS nonces(key TEXT NOT NULL, nonce TEXT NOT NULL,"
-      " expires_ms INTEGER NOT NULL, PRIMARY KEY(key, nonce));";
+      " expires_ms INTEGER NOT NULL, PRIMARY KEY(key, nonce));"
+      "CREATE TABLE IF NOT EXISTS explanations(task_id TEXT NOT NULL,"
+      " attempt INTEGER NOT NULL, json TEXT NOT NULL,"
+      " PRIMARY KEY(task_id, attempt));";
   return sqlite3_exec(m->ldb, ddl, NULL, NULL, NULL) == SQLITE_OK ? DC_OK
                                                                   : DC_EDB;
 }
@@ -76,4 +79,20 @@ int master_nonce_use(struct dc_master *m, const char *key_hex,
   sqlite3_finalize(s);
   sqlite3_exec(m->ldb, "COMMIT", NULL, NULL, NULL);
   return out;
+}
+
+int master_explain_put(struct dc_master *m, const char *task_id, uint32_t attempt,
+                       const char *json) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(m->ldb,
+                         "INSERT OR REPLACE INTO explanations(task_id, attempt, json)"
+                         " VALUES(?1, ?2, ?3)",
+                         -1, &s, NULL) != SQLITE_OK)
+    return DC_EDB;
+  sqlite3_bind_text(s, 1, task_id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, attempt);
+  sqlite3_bind_text(s, 3, json, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(s) == SQLITE_DONE ? DC_OK : DC_EDB;
+  sqlite3_finalize(s);
+  return rc;
 }

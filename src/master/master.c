@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "master/master_int.h"
+#include "sched/sched.h"
 
 void dc_master_config_default(struct dc_master_config *c) {
   memset(c, 0, sizeof *c);
@@ -21,6 +22,7 @@ void dc_master_config_default(struct dc_master_config *c) {
   c->max_body_bytes = 1u << 20;
   c->request_skew_ms = 300000;
   c->sync_full = true;
+  c->policy = "learned";
   c->seal_interval_ms = 1000;
   c->tx_rate = 5000;
   c->tx_pending_max = 1024;
@@ -73,6 +75,7 @@ static void tick_cb(uv_timer_t *t) {
   if (m->parked) master_parked_check(m);
   if (!dc_log_is_leader(m->log)) return;
   master_detector_tick(m);
+  master_learning_tick(m);
   master_reconcile(m);
   master_dispatch(m);
   /* A periodic pass catches what no event announced (e.g. capacity freed
@@ -157,6 +160,18 @@ static int start(struct dc_master *m) {
     DC_ERROR("master", "local.db could not be opened");
     return rc;
   }
+  if (!strcmp(m->cfg.policy, "spread")) {
+    m->policy = -1;
+  } else {
+    enum dc_sched_kind k;
+    if (dc_sched_kind_parse(m->cfg.policy, &k)) {
+      DC_ERROR("master", "unknown --policy %s (learned, spread, first-fit, best-fit, "
+                         "k8s, random, fgd)", m->cfg.policy);
+      return DC_EINVAL;
+    }
+    m->policy = (int)k;
+  }
+  if ((rc = master_learning_start(m))) return rc;
   if ((rc = master_ledger_start(m))) {
     DC_ERROR("master", "ledger: %s", dc_strerror(rc));
     return rc;
@@ -219,6 +234,7 @@ int dc_master_run(const struct dc_master_config *cfg) {
   uv_run(m->loop, UV_RUN_DEFAULT);
   dc_free(m->seen);
   master_ledger_free(m);
+  master_learning_free(m);
   for (size_t i = 0; i < MASTER_RCACHE && m->rcache[i].sql; i++)
     sqlite3_finalize(m->rcache[i].stmt);
   sqlite3_close(m->rdb);

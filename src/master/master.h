@@ -35,6 +35,10 @@ struct dc_master_config {
   uint32_t raft_election_ms;        /* 0 = log default */
   uint32_t raft_heartbeat_ms;
   uint32_t raft_snapshot_threshold;
+
+  /* Matching: "learned" (default), "spread" (the v0 greedy scorer), or a
+   * baseline: "first-fit", "best-fit", "k8s", "random", "fgd". */
+  const char *policy;
   /* ledger */
   bool dev;                         /* dev genesis (faucet = master key) and
                                        POST /v1/faucet */

@@ -134,6 +134,14 @@ struct dc_master {
     struct master_txreq *vq_head, *vq_tail; /* waiting for a verify batch */
     uint32_t verify_inflight;  /* batches on the worker pool */
   } ledger;
+  /* matching (learning.c, placement.c) */
+  int policy;               /* enum dc_sched_kind, or -1 for v0 "spread" */
+  struct dc_rtpred *rtpred; /* runtime model of this master's history */
+  int64_t learn_last_ms;    /* last look at finished tasks (monotonic) */
+  int64_t learn_ms;         /* watermark: finished_ms, id of the last fed */
+  char learn_id[96];
+  uint64_t learn_new;       /* fed since the last fit */
+  bool train_busy;          /* a fit is on the thread pool */
   /* metrics */
   uint64_t placement_hist[METRIC_LAT_BUCKETS + 1];
   double placement_sum_ms;
@@ -185,6 +193,20 @@ int master_session_live_count(struct dc_master *m);
 /* detector.c */
 void master_seen(struct dc_master *m, const char *node_hex);
 void master_detector_tick(struct dc_master *m);
+
+/* learning.c */
+struct dc_pred_job;
+int master_learning_start(struct dc_master *m);
+void master_learning_tick(struct dc_master *m);
+void master_learning_free(struct dc_master *m);
+void master_task_features(const char *owner, const char *app, uint32_t cpu_millis,
+                          uint64_t memory_mb, uint32_t timeout_s, int64_t created_ms,
+                          struct dc_pred_job *out);
+/* Predicted runtime in seconds (0 if no model). */
+double master_predict_runtime(struct dc_master *m, const struct dc_pred_job *f);
+/* localdb.c: the leader's record of why each task went where it did. */
+int master_explain_put(struct dc_master *m, const char *task_id, uint32_t attempt,
+                       const char *json);
 
 /* placement.c */
 void master_schedule_soon(struct dc_master *m);

@@ -6,6 +6,7 @@
 
 #include "jobspec/jobspec.h"
 #include "master/master_int.h"
+#include "predict/predict.h"
 #include "sched/sched.h"
 
 /* Pending tasks one pass looks at, highest priority first. A pass runs
@@ -166,6 +167,118 @@ static void on_assigned(struct dc_master *m, const struct dc_fsm_result *r,
   if (m->work_dirty) master_schedule_soon(m);
 }
 
+/* Up to this many candidates are kept in a task's explanation. */
+#define EXPLAIN_TOP 8
+
+static int by_score(const void *a, const void *b) {
+  const struct dc_sched_cand *x = a, *y = b;
+  if (x->score != y->score) return x->score < y->score ? -1 : 1;
+  return x->node < y->node ? -1 : x->node > y->node;
+}
+
+/* Records why a task went where it did (or nowhere): the policy, the
+ * best-scored candidates, how many nodes each constraint filtered, the
+ * choice. Local to this master (the leader decides; the log records only
+ * the assignment). */
+static void record_explain(struct dc_master *m, const struct dc_sched_node *sn,
+                           const struct dc_sched_task *t, double runtime_s,
+                           struct dc_sched_explain *ex, size_t constraint_filtered[4],
+                           const char *chosen) {
+  static const char *const cname[4] = {"class", "labels", "price", "distance"};
+  json_t *cands = json_array(), *filt = json_object();
+  size_t n = DC_MIN(ex->n, ex->cap);
+  qsort(ex->cand, n, sizeof *ex->cand, by_score);
+  size_t shown = 0;
+  for (size_t i = 0; i < n && shown < EXPLAIN_TOP; i++) {
+    if (ex->cand[i].why != DC_SCHED_OK) continue;
+    json_array_append_new(cands, json_pack("{s:s, s:f}", "node", sn[ex->cand[i].node].id,
+                                           "cost", ex->cand[i].score));
+    shown++;
+  }
+  for (int w = 1; w < DC_SCHED_WHYS; w++)
+    if (ex->filtered[w])
+      json_object_set_new(filt, dc_sched_why_name((enum dc_sched_why)w),
+                          json_integer((json_int_t)ex->filtered[w]));
+  for (int k = 0; k < 4; k++)
+    if (constraint_filtered[k])
+      json_object_set_new(filt, cname[k], json_integer((json_int_t)constraint_filtered[k]));
+  json_t *o = json_pack("{s:s, s:s, s:i, s:s?, s:o, s:o, s:s, s:f}", "task", t->id,
+                        "policy", dc_sched_kind_name((enum dc_sched_kind)m->policy),
+                        "attempt", (int)t->attempt, "chosen", chosen, "candidates",
+                        cands, "filtered", filt, "text", ex->text,
+                        "predicted_runtime_s", runtime_s);
+  char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  if (text) master_explain_put(m, t->id, t->attempt, text);
+  free(text);
+  json_decref(o);
+}
+
+/* The matching policies (sched.h's dc_sched_choose) on the live state:
+ * tasks in priority order, each filtered by its job's constraints, then
+ * chosen by the policy over resource vectors (with the runtime the model
+ * predicts), taking the resources so one pass never over-commits. */
+static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, size_t nn,
+                         const struct dc_sched_task *tasks, size_t nt,
+                         const double *runtime, struct dc_sched_assignment *out,
+                         size_t *nout) {
+  *nout = 0;
+  struct dc_sched_res *res = dc_calloc(nn, sizeof *res);
+  uint64_t *disk_used = dc_calloc(nn, sizeof *disk_used);
+  bool *off = dc_calloc(nn, sizeof *off);
+  struct dc_sched_cand *cand = dc_calloc(nn, sizeof *cand);
+  if (!res || !disk_used || !off || !cand) goto done;
+  for (size_t i = 0; i < nn; i++) {
+    res[i] = (struct dc_sched_res){
+        .cpu_millis = sn[i].cpu_millis, .used_cpu_millis = sn[i].used_cpu_millis,
+        .memory_mb = sn[i].memory_mb, .used_memory_mb = sn[i].used_memory_mb,
+        .speed = 1.0, .price_cpu_hour = (double)sn[i].price_cpu_hour,
+        .has_loc = true, .lat = sn[i].lat, .lon = sn[i].lon};
+    /* Whole GPUs, as the spine counts them: the free ones at full share. */
+    res[i].ngpu = DC_MIN(sn[i].gpu, (uint32_t)DC_SCHED_GPUS_MAX);
+    for (uint32_t g = 0; g < res[i].ngpu; g++)
+      res[i].gpu_free[g] = g + sn[i].used_gpu < sn[i].gpu ? 1000 : 0;
+    disk_used[i] = sn[i].used_disk_mb;
+  }
+  struct dc_sched_ctx ctx = {.kind = (enum dc_sched_kind)m->policy,
+                             .rng = 0x9E3779B97F4A7C15ull};
+  dc_sched_weights_default(&ctx.w);
+  for (size_t ti = 0; ti < nt; ti++) {
+    const struct dc_sched_task *t = &tasks[ti];
+    size_t constraint_filtered[4] = {0};
+    for (size_t i = 0; i < nn; i++) {
+      const char *why = dc_sched_eligible(&sn[i], t);
+      bool disk_ok = disk_used[i] + t->disk_mb <= sn[i].disk_mb;
+      off[i] = why || !disk_ok;
+      if (why) {
+        int k = !strcmp(why, "class") ? 0 : !strcmp(why, "labels") ? 1
+                : !strcmp(why, "price") ? 2 : 3;
+        constraint_filtered[k]++;
+      }
+      res[i].down = off[i];
+    }
+    struct dc_sched_req req = {.cpu_millis = t->cpu_millis, .memory_mb = t->memory_mb,
+                               .num_gpu = t->gpu, .gpu_milli = t->gpu ? 1000 : 0,
+                               .type = -1, .runtime_s = runtime ? runtime[ti] : 0,
+                               .has_near = t->has_near, .near_lat = t->near_lat,
+                               .near_lon = t->near_lon};
+    struct dc_sched_explain ex = {.cand = cand, .cap = nn};
+    size_t node = SIZE_MAX;
+    int rc = dc_sched_choose(&ctx, res, nn, &req, &ex, &node);
+    record_explain(m, sn, t, req.runtime_s, &ex, constraint_filtered,
+                   rc == DC_OK ? sn[node].id : NULL);
+    if (rc != DC_OK) continue;
+    struct dc_sched_alloc a;
+    dc_sched_take(&res[node], &req, &a);
+    disk_used[node] += t->disk_mb;
+    out[(*nout)++] = (struct dc_sched_assignment){.task = ti, .node = node};
+  }
+done:
+  dc_free(res);
+  dc_free(disk_used);
+  dc_free(off);
+  dc_free(cand);
+}
+
 static void place(struct dc_master *m) {
   m->work_dirty = false;
   uint64_t t0 = dc_mono_ns();
@@ -176,9 +289,11 @@ static void place(struct dc_master *m) {
     return;
   }
   static const char *sql =
-      "SELECT id, job_id, attempt, cpu_millis, memory_mb, disk_mb, gpu,"
-      " priority FROM tasks WHERE state='pending'"
-      " ORDER BY priority DESC, created_ms, job_id, seq LIMIT ?1";
+      "SELECT t.id, t.job_id, t.attempt, t.cpu_millis, t.memory_mb, t.disk_mb,"
+      " t.gpu, t.priority, t.timeout_s, t.created_ms, j.owner,"
+      " j.name || '/' || t.name"
+      " FROM tasks t JOIN jobs j ON j.id = t.job_id WHERE t.state='pending'"
+      " ORDER BY t.priority DESC, t.created_ms, t.job_id, t.seq LIMIT ?1";
   sqlite3_stmt *s = master_read_stmt(m, sql);
   if (!s) {
     free_nodes(nodes, nn);
@@ -188,6 +303,7 @@ static void place(struct dc_master *m) {
   struct dc_sched_task *tasks = dc_calloc(PLACE_TASKS_MAX, sizeof *tasks);
   char **ids = dc_calloc(PLACE_TASKS_MAX, sizeof *ids);
   struct job_cache *jc = dc_calloc(PLACE_TASKS_MAX, sizeof *jc);
+  double *runtime = dc_calloc(PLACE_TASKS_MAX, sizeof *runtime);
   size_t nt = 0, njc = 0;
   while (tasks && ids && jc && sqlite3_step(s) == SQLITE_ROW) {
     struct job_cache *j = job_get(jc, &njc, m, (const char *)sqlite3_column_text(s, 1));
@@ -212,6 +328,15 @@ static void place(struct dc_master *m) {
         .near_lon = c->near_lon,
         .near_max_km = c->near_max_km,
     };
+    if (runtime && m->policy >= 0) {
+      struct dc_pred_job f;
+      master_task_features((const char *)sqlite3_column_text(s, 10),
+                           (const char *)sqlite3_column_text(s, 11),
+                           tasks[nt].cpu_millis, tasks[nt].memory_mb,
+                           (uint32_t)sqlite3_column_int64(s, 8),
+                           sqlite3_column_int64(s, 9), &f);
+      runtime[nt] = master_predict_runtime(m, &f);
+    }
     nt++;
   }
   sqlite3_reset(s);
@@ -224,9 +349,14 @@ static void place(struct dc_master *m) {
    * plain structs out for the pure scheduler. */
   struct dc_sched_node *sn = dc_calloc(nn, sizeof *sn);
   for (size_t i = 0; sn && i < nn; i++) sn[i] = nodes[i].n;
-  if (out && sn && nt)
-    dc_sched_place(sn, nn, tasks, nt, &pol, out, &nout, NULL, NULL);
+  if (out && sn && nt) {
+    if (m->policy < 0)
+      dc_sched_place(sn, nn, tasks, nt, &pol, out, &nout, NULL, NULL);
+    else
+      place_policy(m, sn, nn, tasks, nt, runtime, out, &nout);
+  }
   dc_free(sn);
+  dc_free(runtime);
   if (nout > 0) {
     struct dc_cmd c = {.type = DC_CMD_TASK_ASSIGN};
     struct dc_assignment *items = dc_calloc(nout, sizeof *items);

@@ -71,6 +71,18 @@ static enum why fits(const struct dc_sched_node *n, const struct usage *u,
   return W_NONE;
 }
 
+const char *dc_sched_eligible(const struct dc_sched_node *n,
+                              const struct dc_sched_task *t) {
+  struct usage u = {0};
+  switch (fits(n, &u, t)) {
+    case W_CLASS: return "class";
+    case W_LABELS: return "labels";
+    case W_PRICE: return "price";
+    case W_NEAR: return "distance";
+    default: return NULL; /* resources are the policies' business */
+  }
+}
+
 static double score(const struct dc_sched_node *n, const struct usage *u,
                     const struct dc_sched_task *t,
                     const struct dc_sched_policy *p, uint64_t max_price) {

@@ -78,6 +78,13 @@ int dc_sched_place(const struct dc_sched_node *nodes, size_t nnodes,
                    struct dc_sched_assignment *out, size_t *nout,
                    struct dc_sched_reason *reasons, size_t *nreasons);
 
+/* The constraints of the job that are not resources: service class,
+ * labels, max price, distance to `near`. NULL if n satisfies them, else
+ * which one it fails ("class", "labels", "price", "distance"). For the
+ * policies below, which see only resource vectors. */
+const char *dc_sched_eligible(const struct dc_sched_node *n,
+                              const struct dc_sched_task *t);
+
 /* Great-circle distance in km (haversine). */
 double dc_sched_distance_km(double lat1, double lon1, double lat2, double lon2);
 
