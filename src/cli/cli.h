@@ -14,6 +14,7 @@ int cli_dev(int argc, char **argv);
 int cli_job(int argc, char **argv);
 int cli_node(int argc, char **argv);
 int cli_api(int argc, char **argv);
+int cli_sim(int argc, char **argv);
 
 /* Global client options, shared by every command that talks to the API. */
 #define CLIENT_OPTS(c)                                                       \

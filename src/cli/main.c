@@ -60,6 +60,7 @@ static int usage(FILE *f) {
           "  job        run | list | status | logs | cancel\n"
           "  node       list | show\n"
           "  api        METHOD PATH: a signed request to any API route\n"
+          "  sim        gossip: the deterministic simulators\n"
           "  version    print the version\n"
           "\n"
           "Every command takes --help. Exit status is 0 only on success.\n",
@@ -83,6 +84,7 @@ int main(int argc, char **argv) {
   if (!strcmp(noun, "master")) return cli_master(argc - 1, argv + 1);
   if (!strcmp(noun, "provider")) return cli_provider(argc - 1, argv + 1);
   if (!strcmp(noun, "dev")) return cli_dev(argc - 1, argv + 1);
+  if (!strcmp(noun, "sim")) return cli_sim(argc - 1, argv + 1);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc;
   if (!strcmp(noun, "job")) rc = cli_job(argc - 1, argv + 1);
