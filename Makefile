@@ -5,7 +5,7 @@ TEST_BUILD ?= build-test
 TSAN_BUILD ?= build-tsan
 CMAKE_CC ?= clang
 
-.PHONY: all deps build test test-unit test-tsan run bench clean fmt
+.PHONY: all deps build test test-unit test-tsan run bench clean fmt sim-gossip
 
 all: build
 
@@ -37,6 +37,13 @@ run: build
 
 bench: build
 	@./scripts/run-bench.sh $(BUILD)
+
+# The gossip simulator: SWIM and SWIM+Lifeguard side by side on one seed.
+# make sim-gossip MEMBERS=10000 SIMFLAGS="--scenario starved --json"
+MEMBERS ?= 1000
+SIMFLAGS ?=
+sim-gossip: build
+	@$(BUILD)/deepcloud sim gossip --members $(MEMBERS) $(SIMFLAGS)
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD)

@@ -9,3 +9,5 @@ echo "# httpd: REST handoff to the loop vs answering in the MHD thread"
 "$B/bench/httpd/bench_httpd"
 echo "# end to end: 1000 tiny tasks through the whole path; submit-to-start"
 DC_BIN="$B/deepcloud" python3 bench/e2e/bench_e2e.py "$B/bench/sandbox/bench_sandbox"
+echo "# gossip: Lifeguard vs plain SWIM in the simulator (false positives, detection, bytes, Vivaldi)"
+"$B/bench/gossip/bench_gossip" --max-members 10000

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "base/base.h"
 
 /* ---- addresses and members ------------------------------------------------ */
@@ -253,5 +255,44 @@ int dc_gossip_frame_group(const uint8_t *frame, size_t n, uint32_t *group);
  * DC_ECRYPTO (no key opens it). */
 int dc_gossip_open(struct dc_gossip_keyring *kr, const uint8_t *frame,
                    size_t n, size_t max_frame, uint8_t *out, size_t *out_len);
+
+/* ---- the daemon's transport (libuv) ------------------------------------------
+ * One UDP socket plus a TCP listener on the same address and port (for
+ * push-pull) serve every group of the process; the group id of a frame
+ * picks the instance and its keyring. Datagrams produced during one loop
+ * iteration leave in one sendmmsg(2). Loop thread only. */
+struct dc_gossip_udp;
+struct dc_gossip_udp_stats {
+  uint64_t sent_packets, sent_bytes;  /* datagrams, sealed size */
+  uint64_t stream_bytes;              /* push-pull, sealed size */
+  uint64_t recv_packets;
+  uint64_t dropped;                   /* malformed, unknown group, undecryptable */
+  uint64_t send_errors, stream_errors, sendmmsg_calls;
+};
+typedef void (*dc_gossip_udp_event_cb)(void *data, uint32_t group,
+                                       const struct dc_gossip_event *ev);
+/* "127.0.0.1" or an IPv6 literal. Errors: DC_EINVAL. */
+int dc_gossip_addr_parse(const char *host, uint16_t port, struct dc_gossip_addr *out);
+/* Binds host:port (UDP and TCP). Errors: DC_EINVAL, DC_EEXISTS (in use),
+ * DC_EIO, DC_ENOMEM. */
+int dc_gossip_udp_start(uv_loop_t *loop, const char *host, uint16_t port,
+                        struct dc_gossip_udp **out);
+/* Adds a group: creates its instance (cfg copied; self_addr is set to the
+ * bound address) with the key as its first keyring key. The instance is
+ * owned by the transport; call dc_gossip_udp_kick after calling into it
+ * (join, set_tags) so its sends leave and its timers are re-armed.
+ * Errors: DC_ETOOBIG (8 groups), DC_EEXISTS, DC_EINVAL, DC_ENOMEM. */
+int dc_gossip_udp_add_group(struct dc_gossip_udp *u, uint32_t group,
+                            const uint8_t key[DC_GOSSIP_KEY_BYTES],
+                            const struct dc_gossip_config *cfg, const uint8_t *tags,
+                            size_t tags_len, dc_gossip_udp_event_cb cb, void *data,
+                            struct dc_gossip **out);
+/* The group's keyring, for rotation; NULL if no such group. */
+struct dc_gossip_keyring *dc_gossip_udp_keyring(struct dc_gossip_udp *u, uint32_t group);
+void dc_gossip_udp_kick(struct dc_gossip_udp *u);
+void dc_gossip_udp_get_stats(const struct dc_gossip_udp *u, struct dc_gossip_udp_stats *out);
+/* Closes the socket and frees everything (the instances too) once the
+ * handles and in-flight push-pull connections are closed; then cb(data). */
+void dc_gossip_udp_stop(struct dc_gossip_udp *u, void (*cb)(void *), void *data);
 
 #endif /* DC_GOSSIP_H */

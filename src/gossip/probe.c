@@ -113,8 +113,11 @@ static void probe_fail(struct dc_gossip *g, int64_t now_ms) {
     }
   }
   uint32_t t = member_find(g, p->target_id);
-  if (t == GOSSIP_NONE || g->m[t].state != DC_GOSSIP_ALIVE) return;
-  g->stats.suspicions++;
+  if (t == GOSSIP_NONE) return;
+  /* Already suspect (heard from others): our own failed probe is an
+   * independent confirmation, which Lifeguard counts. */
+  if (g->m[t].state == DC_GOSSIP_ALIVE) g->stats.suspicions++;
+  else if (g->m[t].state != DC_GOSSIP_SUSPECT) return;
   struct gossip_msg s = {.type = GMSG_SUSPECT, .id = p->target_id,
                          .incarnation = g->m[t].incarnation, .from = self_id(g)};
   state_suspect(g, &s, now_ms);
