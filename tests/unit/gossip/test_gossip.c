@@ -335,6 +335,27 @@ static void test_malformed_changes_nothing(void **st) {
   fx_close(&fx);
 }
 
+/* Vivaldi: repeated RTT samples toward a fixed peer pull the estimated
+ * distance to the measured RTT; the error estimate falls from its max. */
+static void test_vivaldi_converges(void **st) {
+  (void)st;
+  fx_init(&fx, 2, true);
+  struct dc_gossip *g = fx.n[0].g;
+  struct dc_vivaldi peer = {.vec = {0.02, -0.01}, .error = 0.2, .height = 0.005};
+  assert_true(g->coord.error >= 1.5);
+  for (int i = 0; i < 200; i++) vivaldi_update(g, 2, &peer, 0.080);
+  double d = dc_vivaldi_distance(&g->coord, &peer);
+  assert_true(fabs(d - 0.080) < 0.008);
+  assert_true(g->coord.error < 0.5);
+  /* Absurd samples (> 10 s, negative, NaN) are ignored. */
+  struct dc_vivaldi before = g->coord;
+  vivaldi_update(g, 2, &peer, 11.0);
+  vivaldi_update(g, 2, &peer, -1.0);
+  vivaldi_update(g, 2, &peer, NAN);
+  assert_memory_equal(&before, &g->coord, sizeof before);
+  fx_close(&fx);
+}
+
 static void test_msg_round_trip(void **st) {
   (void)st;
   struct gossip_msg in[] = {
@@ -392,6 +413,7 @@ int main(void) {
       cmocka_unit_test(test_rejoin_after_restart),
       cmocka_unit_test(test_malformed_changes_nothing),
       cmocka_unit_test(test_msg_round_trip),
+      cmocka_unit_test(test_vivaldi_converges),
   };
   const struct CMUnitTest *wire;
   size_t nwire;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
- * The gossip core over real UDP/TCP sockets on loopback: 30 members join
- * through one seed, three are killed (their sockets vanish without a
- * word), every survivor declares exactly those three dead and no one else,
- * then the three restart and rejoin. Prints the detection times seen by
+ * The gossip core over real UDP/TCP sockets on loopback: 50 members join
+ * through one seed, five are killed (their sockets vanish without a
+ * word), every survivor declares exactly those five dead and no one else,
+ * then the five restart and rejoin. Prints the detection times seen by
  * the survivors and the bytes each member sent. */
 #include <math.h>
 #include <stdio.h>
@@ -13,12 +13,13 @@
 #include "gossip/gossip.h"
 #include "tests/lib/testlib.h"
 
-#define N 30
-#define KILL 3
+#define N 50
+#define KILL 5
 #define GROUP 0xdc01
 #define FIRST_KILLED (N - KILL) /* member 0 is the seed everyone joins through */
 
 struct member {
+  uint16_t port;
   struct dc_gossip_udp *u;
   struct dc_gossip *g;
   bool killed;
@@ -28,7 +29,7 @@ struct member {
 
 static struct member m[N];
 static uv_loop_t loop;
-static uint16_t base_port;
+static uint16_t next_port;
 static const uint8_t key[32] = {0x5a, 1, 2, 3};
 static int64_t killed_at;
 
@@ -50,12 +51,18 @@ static void start_member(uint32_t i) {
   c.self_id = i + 1;
   char tags[32];
   int tl = snprintf(tags, sizeof tags, "role=provider;n=%u", i);
-  assert_int_equal(dc_gossip_udp_start(&loop, "127.0.0.1", (uint16_t)(base_port + i), &m[i].u), DC_OK);
+  /* First start: the next free port; a restart reuses the member's own. */
+  int rc = DC_EEXISTS;
+  for (int tries = 0; rc == DC_EEXISTS && tries < 200; tries++) {
+    if (!m[i].port || tries) m[i].port = next_port++;
+    rc = dc_gossip_udp_start(&loop, "127.0.0.1", m[i].port, &m[i].u);
+  }
+  assert_int_equal(rc, DC_OK);
   assert_int_equal(dc_gossip_udp_add_group(m[i].u, GROUP, key, &c, (const uint8_t *)tags, (size_t)tl,
                                            on_event, &m[i], &m[i].g), DC_OK);
   if (i > 0) {
     struct dc_gossip_addr seed;
-    dc_gossip_addr_parse("127.0.0.1", base_port, &seed);
+    dc_gossip_addr_parse("127.0.0.1", m[0].port, &seed);
     assert_int_equal(dc_gossip_join(m[i].g, &seed, 1, (int64_t)uv_now(&loop)), DC_OK);
     dc_gossip_udp_kick(m[i].u);
   }
@@ -100,7 +107,7 @@ static void stopped(void *d) { (void)d; }
 static void test_loopback_kill_and_rejoin(void **st) {
   (void)st;
   uv_loop_init(&loop);
-  base_port = (uint16_t)(20000 + (getpid() % 20000));
+  next_port = (uint16_t)(20000 + (getpid() % 20000));
   for (uint32_t i = 0; i < N; i++) start_member(i);
   assert_true(run_until(all_alive, 20000));
   /* Let the cluster settle, then kill three: no leave message. */
