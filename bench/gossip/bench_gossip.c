@@ -60,7 +60,8 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  bool fp = strcmp(only, "scale") != 0, scale = strcmp(only, "fp") != 0;
+  bool fp = !*only || !strcmp(only, "fp"), scale = !*only || !strcmp(only, "scale"),
+       steady = !*only || !strcmp(only, "steady");
   struct simg_result starved[2], loss10[2];
   if (fp) {
     run_pair(fp_members, "starved", duration, starved);
@@ -70,9 +71,11 @@ int main(int argc, char **argv) {
   }
   uint32_t sizes[3] = {100, 1000, max_members};
   size_t nsizes = max_members > 1000 ? 3 : 2;
-  struct simg_result base[3][2];
+  struct simg_result base[3][2], quiet[3][2];
   if (scale)
     for (size_t i = 0; i < nsizes; i++) run_pair(sizes[i], "baseline", duration, base[i]);
+  if (steady)
+    for (size_t i = 0; i < nsizes; i++) run_pair(sizes[i], "steady", 60, quiet[i]);
 
   printf("# gossip: seed %llu, %g s warm-up; measured %g s (10%% loss: %g s)\n",
          (unsigned long long)opts.seed, opts.warmup_s, duration, loss_duration);
@@ -86,6 +89,22 @@ int main(int argc, char **argv) {
   printf("(declarations of the starved members themselves, not counted above: swim %llu, lifeguard %llu)\n",
          (unsigned long long)starved[0].starved_declared_dead,
          (unsigned long long)starved[1].starved_declared_dead);
+  }
+  if (steady) {
+    /* Bytes: without crashes, since every member must hear of every death
+     * (1% of N crashing costs each member O(N log N) bytes); push-pull
+     * reported apart. */
+    printf("\n%-40s %8s %8s %9s %8s  %s\n", "gossip bytes/member/s (steady)", "measured", "N=100",
+           "ratio", "target", "push-pull B/member/s");
+    for (size_t i = 0; i < nsizes; i++)
+      for (int lg = 0; lg < 2; lg++) {
+        const struct simg_result *r = &quiet[i][lg], *b = &quiet[0][lg];
+        double ratio = r->bytes_per_member_s / b->bytes_per_member_s;
+        snprintf(what, sizeof what, "%s N=%u", r->protocol, r->members);
+        printf("%-40s %8.1f %8.1f %9.3f  0.8-1.2  %s (pp %.1f)\n", what, r->bytes_per_member_s,
+               b->bytes_per_member_s, ratio, ratio >= 0.8 && ratio <= 1.2 ? "pass" : "MISS",
+               r->pushpull_bytes_per_member_s);
+      }
   }
   if (!scale) return 0;
 
@@ -101,7 +120,7 @@ int main(int argc, char **argv) {
              r->detect_p99_s / bound, 1.0, r->detect_p99_s <= bound ? "pass" : "MISS");
     }
 
-  printf("\n%-40s %8s %8s %9s %8s  %s\n", "gossip bytes/member/s", "measured", "N=100", "ratio",
+  printf("\n%-40s %8s %8s %9s %8s  %s\n", "gossip bytes/member/s (1% crash)", "measured", "N=100", "ratio",
          "target", "push-pull B/member/s");
   for (size_t i = 0; i < nsizes; i++)
     for (int lg = 0; lg < 2; lg++) {

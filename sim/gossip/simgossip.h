@@ -26,7 +26,8 @@ struct simg_opts {
 };
 void simg_opts_default(struct simg_opts *o);
 
-/* Looks a scenario up by name (baseline, loss5, loss10, loss20, starved). */
+/* Looks a scenario up by name (baseline, loss5, loss10, loss20, starved,
+ * steady). */
 const struct simg_scenario *simg_scenario_find(const char *name);
 extern const struct simg_scenario simg_scenarios[];
 extern const unsigned simg_nscenarios;

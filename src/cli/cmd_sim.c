@@ -17,7 +17,7 @@ static int sim_gossip(int argc, char **argv) {
   const struct opt opts[] = {
       {"members", OPT_U32, &o.members, "simulated members (default 1000)"},
       {"loss", OPT_F64, &loss, "packet loss probability 0..1 (a custom scenario, or overrides --scenario's)"},
-      {"scenario", OPT_STR, &scenario, "baseline | loss5 | loss10 | loss20 | starved (default: all)"},
+      {"scenario", OPT_STR, &scenario, "baseline | loss5 | loss10 | loss20 | starved | steady (default: all)"},
       {"seed", OPT_U64, &seed, "random seed (default 1)"},
       {"warmup", OPT_F64, &o.warmup_s, "virtual seconds before faults and measurement (default 20)"},
       {"duration", OPT_F64, &o.measure_s, "measured virtual seconds (default 120)"},
@@ -38,7 +38,7 @@ static int sim_gossip(int argc, char **argv) {
   if (scenario) {
     const struct simg_scenario *sc = simg_scenario_find(scenario);
     if (!sc) {
-      fprintf(stderr, "error: unknown scenario %s (baseline, loss5, loss10, loss20, starved)\n", scenario);
+      fprintf(stderr, "error: unknown scenario %s (baseline, loss5, loss10, loss20, starved, steady)\n", scenario);
       return 2;
     }
     list[nsc++] = *sc;
