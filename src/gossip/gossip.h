@@ -158,7 +158,8 @@ void dc_gossip_leave(struct dc_gossip *g, int64_t now_ms);
  * counted; returns DC_EPROTO for it, DC_OK otherwise. */
 int dc_gossip_recv(struct dc_gossip *g, const uint8_t *p, size_t n,
                    int64_t now_ms);
-/* Feeds one received push-pull stream message; from is where to reply. */
+/* Feeds one received push-pull stream message (a request is answered with
+ * our state to the address it names). Malformed: DC_EPROTO, nothing applied. */
 int dc_gossip_recv_stream(struct dc_gossip *g, const uint8_t *p, size_t n,
                           int64_t now_ms);
 /* Runs every timer due at now_ms. */
