@@ -5,7 +5,7 @@ TEST_BUILD ?= build-test
 TSAN_BUILD ?= build-tsan
 CMAKE_CC ?= clang
 
-.PHONY: all deps build test test-unit test-tsan run bench clean fmt sim-sched
+.PHONY: all deps build test test-unit test-tsan run bench clean fmt sim-sched sim-gossip
 
 all: build
 
@@ -43,6 +43,13 @@ bench: build
 sim-sched: build
 	@test -n "$(DC_TRACES)" || { echo "set DC_TRACES to the traces folder"; exit 2; }
 	@./scripts/sim-sched.sh $(BUILD)/deepcloud $(DC_TRACES)
+
+# The gossip simulator: SWIM and SWIM+Lifeguard side by side on one seed.
+# make sim-gossip MEMBERS=10000 SIMFLAGS="--scenario starved --json"
+MEMBERS ?= 1000
+SIMFLAGS ?=
+sim-gossip: build
+	@$(BUILD)/deepcloud sim gossip --members $(MEMBERS) $(SIMFLAGS)
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD)

@@ -25,3 +25,5 @@ if [ -n "${DC_TRACES:-}" ]; then
   echo "# predict: right-sizing on VM traces, learned vs provisioned vs VPA-like"
   "$B/bench/predict/bench_rightsize" "$DC_TRACES/bitbrains-rnd-2013-07"
 fi
+echo "# gossip: Lifeguard vs plain SWIM in the simulator (false positives, detection, bytes, Vivaldi)"
+"$B/bench/gossip/bench_gossip" --max-members 10000

@@ -64,7 +64,7 @@ static int usage(FILE *f) {
           "  ledger     blocks | block N | tx HASH | verify [--from-genesis]\n"
           "  api        METHOD PATH: a signed request to any API route\n"
           "  recommend  SPEC: what to ask for, from your past runs (cpu, memory, time, cost)\n"
-          "  sim        sched | recommend: trace-driven simulators\n"
+          "  sim        gossip | sched | recommend: the deterministic simulators\n"
           "  version    print the version\n"
           "\n"
           "Every command takes --help. Exit status is 0 only on success.\n",

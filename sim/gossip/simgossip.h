@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * The gossip simulator: the pure gossip core driven in virtual time over a
+ * modelled network (synthetic geography whose latencies break the triangle
+ * inequality, loss, CPU-starved members, crashes). Deterministic: the same
+ * options and seed give the same figures. */
+#ifndef DC_SIMGOSSIP_H
+#define DC_SIMGOSSIP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct simg_scenario {
+  const char *name;
+  double loss;            /* probability that a datagram is lost */
+  double starved_frac;    /* members whose packet handling starves */
+  double crash_frac;      /* members killed at the end of the warm-up */
+  uint32_t crash_min;
+};
+
+struct simg_opts {
+  uint32_t members;
+  uint64_t seed;
+  double warmup_s;        /* before crashes and measurements */
+  double measure_s;       /* measured window */
+  uint32_t updates;       /* tag updates whose spread is timed */
+};
+void simg_opts_default(struct simg_opts *o);
+
+/* Looks a scenario up by name (baseline, loss5, loss10, loss20, starved,
+ * steady). */
+const struct simg_scenario *simg_scenario_find(const char *name);
+extern const struct simg_scenario simg_scenarios[];
+extern const unsigned simg_nscenarios;
+
+struct simg_result {
+  const char *protocol;   /* "swim" or "lifeguard" */
+  const char *scenario;
+  uint32_t members;
+  double loss;
+  uint64_t false_positives;        /* healthy members declared dead (by the declaring node) */
+  double false_positive_rate;      /* share of healthy members declared dead at least once */
+  uint64_t starved_declared_dead;  /* declarations of starved members */
+  uint32_t crashed;
+  double detect_p50_s, detect_p99_s;          /* crash → first dead declaration */
+  double detect_all_p50_s, detect_all_p99_s;  /* crash → each survivor knows */
+  uint32_t undetected;                        /* crashed members never declared dead */
+  double spread_p99_s;             /* update → 99% of members (median of updates) */
+  double bytes_per_member_s;       /* datagrams, push-pull excluded */
+  double pushpull_bytes_per_member_s;
+  double vivaldi_median_rel_error;
+  double suspicion_min_s;          /* fixed / minimum suspicion timeout at N */
+  double probe_interval_s;
+  double wall_s;                   /* real time the run took */
+  uint64_t events;
+};
+
+/* Runs one scenario with one protocol. Errors: DC_ENOMEM, DC_EINVAL. */
+int simg_run(const struct simg_opts *o, const struct simg_scenario *sc, bool lifeguard,
+             struct simg_result *out);
+
+#endif

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "tests/unit/gossip/fixture.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+
+void fx_addr(uint32_t i, struct dc_gossip_addr *a) {
+  memset(a, 0, sizeof *a);
+  a->family = 4;
+  a->ip[0] = 10;
+  a->ip[3] = (uint8_t)i;
+  a->port = 7946;
+}
+
+static uint64_t fx_rand(void *d) {
+  struct fx_node *n = d;
+  n->rng = n->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+  return n->rng >> 11 ^ n->rng << 7;
+}
+
+static void enqueue(struct fx_node *n, const struct dc_gossip_addr *to, const uint8_t *p,
+                    size_t len, bool stream) {
+  struct fx *fx = n->fx;
+  if (fx->nq == FX_QUEUE || len > 65536) abort();
+  struct fx_pkt *k = &fx->q[fx->nq++];
+  k->from = n->idx;
+  k->to = to->ip[3];
+  k->stream = stream;
+  k->len = len;
+  memcpy(k->data, p, len);
+}
+
+static void fx_send(void *d, const struct dc_gossip_addr *to, const uint8_t *p, size_t n) {
+  if (n > DC_GOSSIP_FRAME_MAX - DC_GOSSIP_SEAL_OVERHEAD) abort(); /* the core's own bound */
+  enqueue(d, to, p, n, false);
+}
+
+static void fx_stream(void *d, const struct dc_gossip_addr *to, const uint8_t *p, size_t n) {
+  enqueue(d, to, p, n, true);
+}
+
+static void fx_event(void *d, const struct dc_gossip_event *ev) {
+  struct fx_node *n = d;
+  n->last = *ev;
+  n->last.addr = NULL;
+  n->last.tags = NULL;
+  n->nevents[ev->type]++;
+}
+
+void fx_start_node(struct fx *fx, uint32_t i, bool lifeguard) {
+  struct fx_node *n = &fx->n[i];
+  dc_gossip_free(n->g);
+  memset(n, 0, sizeof *n);
+  n->fx = fx;
+  n->idx = i;
+  n->rng = 42 + i;
+  if (i >= fx->count) fx->count = i + 1;
+  struct dc_gossip_config c;
+  dc_gossip_config_default(&c);
+  c.lifeguard = lifeguard;
+  c.self_id = i + 1;
+  fx_addr(i, &c.self_addr);
+  struct dc_gossip_io io = {.data = n, .rand = fx_rand, .send = fx_send,
+                            .send_stream = fx_stream, .event = fx_event};
+  if (dc_gossip_new(&c, &io, NULL, (const uint8_t *)"r=p", 3, fx->now, &n->g)) abort();
+}
+
+void fx_init(struct fx *fx, uint32_t count, bool lifeguard) {
+  memset(fx, 0, sizeof *fx);
+  fx->q = calloc(FX_QUEUE, sizeof *fx->q);
+  fx->count = count;
+  fx->now = 1000;
+  for (uint32_t i = 0; i < count; i++) fx_start_node(fx, i, lifeguard);
+  for (uint32_t i = 0; i < count; i++)
+    for (uint32_t j = 0; j < count; j++) {
+      if (i == j) continue;
+      struct dc_gossip_addr a;
+      fx_addr(j, &a);
+      if (dc_gossip_seed(fx->n[i].g, j + 1, &a, (const uint8_t *)"r=p", 3, 0)) abort();
+    }
+}
+
+void fx_close(struct fx *fx) {
+  for (uint32_t i = 0; i < fx->count; i++) dc_gossip_free(fx->n[i].g);
+  free(fx->q);
+}
+
+void fx_deliver_all(struct fx *fx) {
+  /* FIFO; packets sent while delivering are appended and delivered too. */
+  for (uint32_t k = 0; k < fx->nq; k++) {
+    struct fx_pkt *p = &fx->q[k];
+    if (p->to >= fx->count || fx->n[p->to].down || fx->n[p->from].down) continue;
+    if (p->stream) dc_gossip_recv_stream(fx->n[p->to].g, p->data, p->len, fx->now);
+    else dc_gossip_recv(fx->n[p->to].g, p->data, p->len, fx->now);
+  }
+  fx->nq = 0;
+}
+
+void fx_run(struct fx *fx, int64_t ms) {
+  for (int64_t t = 0; t < ms; t += 10) {
+    fx->now += 10;
+    for (uint32_t i = 0; i < fx->count; i++)
+      if (!fx->n[i].down && dc_gossip_next_deadline(fx->n[i].g) <= fx->now)
+        dc_gossip_tick(fx->n[i].g, fx->now);
+    fx_deliver_all(fx);
+  }
+}
+
+int fx_state(struct fx *fx, uint32_t at, uint32_t about) {
+  struct dc_gossip_member_info mi;
+  if (dc_gossip_member_get(fx->n[at].g, about + 1, &mi)) return -1;
+  return mi.state;
+}

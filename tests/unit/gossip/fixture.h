@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * A small in-process gossip cluster for the unit tests: every node's
+ * sends land in one queue that the test delivers (or drops) explicitly. */
+#ifndef TEST_GOSSIP_FIXTURE_H
+#define TEST_GOSSIP_FIXTURE_H
+
+#include <stdbool.h>
+
+#include "gossip/gossip.h"
+
+#define FX_NODES 16
+#define FX_QUEUE 4096
+
+struct fx_pkt {
+  uint32_t from, to;
+  bool stream;
+  size_t len;
+  uint8_t data[65536 + 64];
+};
+
+struct fx_node {
+  struct fx *fx;
+  uint32_t idx;
+  uint64_t rng;
+  struct dc_gossip *g;
+  bool down; /* packets to it are dropped */
+  struct dc_gossip_event last;
+  int nevents[5];
+};
+
+struct fx {
+  struct fx_node n[FX_NODES];
+  uint32_t count;
+  struct fx_pkt *q;
+  uint32_t nq;
+  int64_t now;
+};
+
+/* n nodes that all know each other (seeded), lifeguard on or off. */
+void fx_init(struct fx *fx, uint32_t n, bool lifeguard);
+void fx_close(struct fx *fx);
+/* (Re)starts node i as a fresh instance that knows only itself. */
+void fx_start_node(struct fx *fx, uint32_t i, bool lifeguard);
+/* Delivers queued packets (and those they cause) until none is left. */
+void fx_deliver_all(struct fx *fx);
+/* Advances time by ms in 10 ms steps, ticking every node and delivering. */
+void fx_run(struct fx *fx, int64_t ms);
+void fx_addr(uint32_t i, struct dc_gossip_addr *a);
+int fx_state(struct fx *fx, uint32_t at, uint32_t about);
+
+#endif
