@@ -148,6 +148,18 @@ static void seal_now(struct dc_master *m) {
 
 static void seal_timer_cb(uv_timer_t *t) { seal_now(t->data); }
 
+/* Only the leader seals: a follower's timer stops until it leads again
+ * (seal_now also checks, for back ends that never call this hook). */
+void master_ledger_on_leader(void *ud, bool leader) {
+  struct dc_master *m = ud;
+  if (!m->ledger.timer_live) return;
+  uint32_t t = m->cfg.seal_interval_ms ? m->cfg.seal_interval_ms : 1000;
+  if (leader)
+    uv_timer_start(&m->ledger.seal_timer, seal_timer_cb, t, t);
+  else
+    uv_timer_stop(&m->ledger.seal_timer);
+}
+
 void master_ledger_applied(struct dc_master *m, const struct dc_fsm_result *res,
                            size_t n) {
   for (size_t i = 0; i < n; i++) {

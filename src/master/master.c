@@ -154,7 +154,8 @@ static int start(struct dc_master *m) {
     DC_ERROR("master", "local.db could not be opened");
     return rc;
   }
-  struct dc_log_hooks hooks = {.on_applied = on_applied, .on_fatal = on_fatal, .ud = m};
+  struct dc_log_hooks hooks = {.on_applied = on_applied, .on_fatal = on_fatal,
+                               .on_leader = master_ledger_on_leader, .ud = m};
   if ((rc = dc_log_local_new(m->loop, m->fsm, &hooks, &m->log))) return rc;
   if (dc_fsm_schema_version(m->fsm) < DC_FSM_SCHEMA_VERSION) {
     struct dc_cmd c = {.type = DC_CMD_MIGRATE};

@@ -139,6 +139,7 @@ int master_ledger_start(struct dc_master *m);
 void master_ledger_stop(struct dc_master *m);
 void master_ledger_free(struct dc_master *m);
 void master_ledger_refresh(struct dc_master *m);
+void master_ledger_on_leader(void *ud, bool leader); /* dc_log_hooks */
 void master_ledger_applied(struct dc_master *m, const struct dc_fsm_result *res,
                            size_t n);
 bool master_node_staked(struct dc_master *m, const char *node_hex);
