@@ -10,7 +10,7 @@
 const uint16_t fx_cmd_types[] = {
     DC_CMD_MIGRATE,    DC_CMD_NODE_REGISTER, DC_CMD_NODE_DEAD,
     DC_CMD_JOB_SUBMIT, DC_CMD_JOB_CANCEL,    DC_CMD_TASK_ASSIGN,
-    DC_CMD_TASK_STARTED, DC_CMD_TASK_FINISHED};
+    DC_CMD_TASK_STARTED, DC_CMD_TASK_FINISHED, DC_CMD_TX, DC_CMD_LEDGER};
 const size_t fx_ncmd_types = DC_ARRAY_LEN(fx_cmd_types);
 const uint8_t fx_msg_types[] = {
     DC_MSG_REGISTER,  DC_MSG_REGISTERED, DC_MSG_HEARTBEAT,
@@ -168,6 +168,17 @@ void fx_cmd(uint16_t type, enum fx_mode m, struct dc_cmd *c) {
   case DC_CMD_TASK_FINISHED:
     result(m, &c->u.task_finished.r);
     break;
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER: {
+    /* Opaque here (the ledger's codec is tested in tests/unit/ledger):
+     * 1 byte, a small body, or the limit. */
+    size_t max = type == DC_CMD_TX ? DC_CMD_TX_MAX : DC_CMD_LEDGER_MAX;
+    size_t n = m == FX_MAX ? max : m == FX_SMALL ? 150 : 1;
+    c->u.blob.data = must(dc_malloc(n));
+    for (size_t i = 0; i < n; i++) c->u.blob.data[i] = (uint8_t)(i * 7 + type);
+    c->u.blob.len = n;
+    break;
+  }
   default:
     abort();
   }
@@ -325,6 +336,9 @@ bool fx_cmd_eq(const struct dc_cmd *a, const struct dc_cmd *b) {
            MEQ(u.task_started.node_id);
   case DC_CMD_TASK_FINISHED:
     return result_eq(&a->u.task_finished.r, &b->u.task_finished.r);
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER:
+    return b_eq(a->u.blob.data, a->u.blob.len, b->u.blob.data, b->u.blob.len);
   default:
     return false;
   }
