@@ -15,7 +15,7 @@ const size_t fx_ncmd_types = DC_ARRAY_LEN(fx_cmd_types);
 const uint8_t fx_msg_types[] = {
     DC_MSG_REGISTER,  DC_MSG_REGISTERED, DC_MSG_HEARTBEAT,
     DC_MSG_RUN_TASK,  DC_MSG_TASK_STARTED, DC_MSG_TASK_LOG,
-    DC_MSG_TASK_DONE, DC_MSG_TASK_ACK,   DC_MSG_KILL_TASK};
+    DC_MSG_TASK_DONE, DC_MSG_TASK_ACK,   DC_MSG_KILL_TASK, DC_MSG_TICKS};
 const size_t fx_nmsg_types = DC_ARRAY_LEN(fx_msg_types);
 
 /* Fixtures must not fail: injection is off while they are built. */
@@ -264,6 +264,19 @@ void fx_msg(uint8_t type, enum fx_mode m, struct dc_msg *g) {
     g->u.kill_task.attempt = u32v(m, 2);
     g->u.kill_task.reason = txt(m, DC_MSG_REASON_MAX, "job canceled");
     break;
+  case DC_MSG_TICKS: {
+    struct dc_msg_ticks *t = &g->u.ticks;
+    pk(m, t->channel, DC_HASH_BYTES, 4);
+    pk(m, t->anchor, DC_HASH_BYTES, 6);
+    t->length = u32v(m, 1000);
+    t->n = count(m, 1, 3, DC_TICKS_MAX);
+    t->ticks = must(dc_calloc(t->n, sizeof *t->ticks));
+    for (size_t i = 0; i < t->n; i++) {
+      t->ticks[i].index = u32v(m, (uint32_t)i + 1);
+      pk(m, t->ticks[i].word, DC_HASH_BYTES, (uint8_t)i);
+    }
+    break;
+  }
   default:
     abort();
   }
@@ -393,6 +406,15 @@ bool fx_msg_eq(const struct dc_msg *a, const struct dc_msg *b) {
   case DC_MSG_KILL_TASK:
     return SEQ(u.kill_task.task_id) && EQ(u.kill_task.attempt) &&
            SEQ(u.kill_task.reason);
+  case DC_MSG_TICKS:
+    if (!MEQ(u.ticks.channel) || !MEQ(u.ticks.anchor) || !EQ(u.ticks.length) ||
+        !EQ(u.ticks.n))
+      return false;
+    for (size_t i = 0; i < a->u.ticks.n; i++)
+      if (a->u.ticks.ticks[i].index != b->u.ticks.ticks[i].index ||
+          memcmp(a->u.ticks.ticks[i].word, b->u.ticks.ticks[i].word, DC_HASH_BYTES))
+        return false;
+    return true;
   default:
     return false;
   }
