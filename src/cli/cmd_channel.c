@@ -10,6 +10,9 @@
 
 #include "cli/wallet.h"
 
+/* Ticks one `pay` computes and holds (32 bytes each). */
+#define PAY_MAX 1000000u
+
 static void seed_path(const struct client *c, const char *id, const char *ext,
                       char *out, size_t n) {
   snprintf(out, n, "%s/channels/%s.%s", c->home, id, ext);
@@ -83,44 +86,46 @@ static int ch_pay(struct client *c, const char *id, unsigned long count) {
             paid, len, count);
     return 2;
   }
+  if (count > PAY_MAX) {
+    fprintf(stderr, "error: at most %u ticks per call\n", PAY_MAX);
+    return 2;
+  }
   char path[256];
   snprintf(path, sizeof path, "/v1/channels/%s/ticks", id);
   uint64_t t0 = dc_mono_ns();
+  /* One walk down the chain: from the seed to the highest word to send,
+   * then one hash per word below it. */
+  uint8_t(*w)[DC_HASH_BYTES] = dc_malloc((size_t)count * DC_HASH_BYTES);
+  if (!w) return 1;
+  dc_payword_word(seed, len, paid + (uint32_t)count, w[count - 1]);
+  for (size_t k = count - 1; k > 0; k--) dc_hash(w[k], DC_HASH_BYTES, w[k - 1]);
   uint32_t done = 0;
-  while (done < count) {
+  int rc = 0;
+  while (done < count && !rc) {
     uint32_t batch = (uint32_t)DC_MIN(count - done, 4096u);
-    uint32_t from = paid + done + 1;
-    /* The top word of the batch, then one hash down for each below it. */
-    uint8_t(*w)[DC_HASH_BYTES] = dc_malloc((size_t)batch * DC_HASH_BYTES);
-    if (!w) return 1;
-    dc_payword_word(seed, len, from + batch - 1, w[batch - 1]);
-    for (uint32_t k = batch - 1; k > 0; k--) dc_hash(w[k], DC_HASH_BYTES, w[k - 1]);
     struct dc_buf b = {0};
-    dc_buf_printf(&b, "{\"from\":%u,\"words\":[", from);
+    dc_buf_printf(&b, "{\"from\":%u,\"words\":[", paid + done + 1);
     for (uint32_t k = 0; k < batch; k++) {
       char hex[2 * DC_HASH_BYTES + 1];
-      dc_hex_encode(w[k], DC_HASH_BYTES, hex);
+      dc_hex_encode(w[done + k], DC_HASH_BYTES, hex);
       dc_buf_printf(&b, "%s\"%s\"", k ? "," : "", hex);
     }
-    dc_free(w);
     dc_buf_printf(&b, "]}");
     long status = 0;
     json_t *resp = NULL;
-    int rc = client_call(c, "POST", path, (const char *)b.data, b.len, NULL, &status, &resp);
+    rc = client_call(c, "POST", path, (const char *)b.data, b.len, NULL, &status, &resp);
     dc_buf_free(&b);
-    if (rc) return 1;
-    if (status != 202) {
-      rc = client_report("channel pay", status, resp);
-      json_decref(resp);
-      return rc;
-    }
+    if (!rc && status != 202) rc = client_report("channel pay", status, resp);
     json_decref(resp);
+    if (rc) break;
     done += batch;
     char pp[4400], line[32];
     seed_path(c, id, "paid", pp, sizeof pp);
     int n = snprintf(line, sizeof line, "%u\n", paid + done);
     dc_write_file_atomic(pp, line, (size_t)n, 0600);
   }
+  dc_free(w);
+  if (rc) return 1;
   double secs = (double)(dc_mono_ns() - t0) / 1e9;
   if (c->json) {
     json_t *j = json_pack("{s:s, s:I, s:I, s:f}", "channel", id, "sent",
