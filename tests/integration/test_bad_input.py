@@ -3,8 +3,8 @@
 unknown-field specs, oversized bodies, unknown routes, unsigned, badly
 signed, stale and replayed requests, someone else's job."""
 import json
-import time
 import os
+import time
 
 from harness import Cloud, check, finish
 
