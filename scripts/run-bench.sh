@@ -27,3 +27,4 @@ if [ -n "${DC_TRACES:-}" ]; then
 fi
 echo "# gossip: Lifeguard vs plain SWIM in the simulator (false positives, detection, bytes, Vivaldi)"
 "$B/bench/gossip/bench_gossip" --max-members 10000
+"$B/bench/ledger/bench_ledger" --tick-rate >/dev/null && DC_BIN="$B/deepcloud" python3 bench/ledger/bench_ticks.py "$B/bench/ledger/bench_ledger"

@@ -10,7 +10,8 @@
  *  - `ledger verify` throughput on the resulting chain, with and without
  *    the full replay.
  * Prints one JSON line. Usage: bench_ledger DEEPCLOUD_BINARY [accounts]
- * [transfers_per_account] */
+ * [transfers_per_account], or bench_ledger --tick-rate (the baseline of
+ * bench_ticks.py). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -198,6 +199,10 @@ int main(int argc, char **argv) {
   if (naccts < 2 || naccts > MAX_ACCOUNTS || per < 1) return 2;
   if (dc_crypto_init()) return 1;
   signal(SIGPIPE, SIG_IGN);
+  if (strcmp(argv[1], "--tick-rate") == 0) { /* baseline for bench_ticks.py */
+    printf("{\"tick_checks_per_s_1core\":%.0f}\n", tick_rate());
+    return 0;
+  }
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   double v1 = verify_rate(1, 1.0);
   double vall = verify_rate((int)DC_MIN(cores, 16), 1.5);

@@ -50,9 +50,11 @@ static int w_new(int argc, char **argv) {
   char hex[DC_PK_HEX_LEN + 1];
   dc_identity_hex(&id, hex);
   dc_identity_close(&id);
-  if (w.c.json)
-    cli_print_json(json_pack("{s:s, s:b}", "account", hex, "sealed", pass != NULL));
-  else
+  if (w.c.json) {
+    json_t *j = json_pack("{s:s, s:b}", "account", hex, "sealed", pass != NULL);
+    cli_print_json(j);
+    json_decref(j);
+  } else
     printf("new wallet %s (%s) in %s/%s\n", hex,
            pass ? "sealed with your passphrase" : "not encrypted", w.c.home,
            WALLET_FILE);
@@ -227,7 +229,8 @@ int cli_wallet(int argc, char **argv) {
   if (!strcmp(verb, "withdraw")) return w_tx(argc - 1, argv + 1, DC_TX_WITHDRAW);
   if (!strcmp(verb, "history")) return w_history(argc - 1, argv + 1);
   if (!strcmp(verb, "faucet")) return w_faucet(argc - 1, argv + 1);
+  if (!strcmp(verb, "channel")) return cli_wallet_channel(argc - 1, argv + 1);
   fprintf(stderr, "usage: deepcloud wallet new|show|balance|transfer|stake|unstake|"
-                  "withdraw|history|faucet [--help]\n");
+                  "withdraw|history|faucet|channel [--help]\n");
   return 2;
 }

@@ -32,9 +32,18 @@ int wallet_load(const struct client *c, const char *pass, bool create,
 int wallet_parse_amount(const char *s, uint64_t *out);
 /* "12.345678" */
 void wallet_format_amount(uint64_t micro, char *out, size_t outsz);
-/* Fills nonce, prev from the API, signs with id and posts it; prints the
- * result (or --json). Returns the exit status. */
+/* Fills version, account, nonce and prev from the API and signs with id;
+ * returns an exit status (0: ready to post). */
+int wallet_prepare(const struct client *c, const struct dc_identity *id,
+                   struct dc_tx *tx, const char *what);
+/* Posts a signed transaction and prints the result (or --json). */
+int wallet_post(const struct client *c, const struct dc_tx *tx,
+                const char *what);
+/* prepare + post. Returns the exit status. */
 int wallet_send(const struct client *c, const struct dc_identity *id,
                 struct dc_tx *tx, const char *what);
+
+/* deepcloud wallet channel … (cmd_channel.c) */
+int cli_wallet_channel(int argc, char **argv);
 
 #endif

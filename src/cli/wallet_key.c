@@ -221,8 +221,8 @@ void wallet_format_amount(uint64_t micro, char *out, size_t outsz) {
            (unsigned long long)(micro % DC_MICRO_PER_DEEP));
 }
 
-int wallet_send(const struct client *c, const struct dc_identity *id,
-                struct dc_tx *tx, const char *what) {
+int wallet_prepare(const struct client *c, const struct dc_identity *id,
+                   struct dc_tx *tx, const char *what) {
   char me[DC_PK_HEX_LEN + 1], path[128];
   dc_hex_encode(id->pk, DC_PK_BYTES, me);
   snprintf(path, sizeof path, "/v1/accounts/%s", me);
@@ -241,6 +241,11 @@ int wallet_send(const struct client *c, const struct dc_identity *id,
     return 1;
   }
   json_decref(acct);
+  return 0;
+}
+
+int wallet_post(const struct client *c, const struct dc_tx *tx,
+                const char *what) {
   struct dc_buf b = {0};
   if (dc_tx_encode(tx, &b)) return 1;
   char *hex = dc_malloc(2 * b.len + 1);
@@ -253,7 +258,7 @@ int wallet_send(const struct client *c, const struct dc_identity *id,
   json_decref(body);
   long status = 0;
   json_t *resp = NULL;
-  rc = client_call(c, "POST", "/v1/tx", text, strlen(text), NULL, &status, &resp);
+  int rc = client_call(c, "POST", "/v1/tx", text, strlen(text), NULL, &status, &resp);
   free(text);
   if (rc) return 1;
   if (status != 200) {
@@ -271,4 +276,10 @@ int wallet_send(const struct client *c, const struct dc_identity *id,
            msg && *msg ? ": " : "", msg ? msg : "");
   json_decref(resp);
   return 0;
+}
+
+int wallet_send(const struct client *c, const struct dc_identity *id,
+                struct dc_tx *tx, const char *what) {
+  int rc = wallet_prepare(c, id, tx, what);
+  return rc ? rc : wallet_post(c, tx, what);
 }

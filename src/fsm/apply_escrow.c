@@ -244,7 +244,9 @@ int led_settle(struct dc_fsm *f, const struct led_move *mv,
       (rc = resv_finish(f, task_id, attempt, amount,
                         final_state)))
     return rc;
-  return led_move_record(f, mv, "settle", e.owner, node_pk, amount, task_id);
+  /* A release (lost task) reads as such in the bill and the history. */
+  return led_move_record(f, mv, strcmp(final_state, "released") ? "settle" : "release",
+                         e.owner, node_pk, amount, task_id);
 }
 
 /* Ends a job's escrow: what is left (budget and any reservation never

@@ -17,8 +17,6 @@ struct txctx {
   uint64_t index;
   struct led_state st;
   struct acct a;                     /* the signer */
-  const uint8_t *data;
-  size_t len;
 };
 
 static int record(struct txctx *t, const uint8_t *peer, uint64_t amount,
@@ -266,8 +264,7 @@ static int do_channel_reclaim(struct txctx *t, struct dc_fsm_result *res) {
 int fsm_ledger_tx(struct dc_fsm *f, const struct dc_cmd *c, uint64_t index,
                   struct dc_fsm_result *res) {
   struct dc_tx tx;
-  struct txctx t = {.f = f, .tx = &tx, .index = index,
-                    .data = c->u.blob.data, .len = c->u.blob.len};
+  struct txctx t = {.f = f, .tx = &tx, .index = index};
   int rc = dc_tx_decode(c->u.blob.data, c->u.blob.len, &tx);
   if (rc) FSM_REJECT(res, rc, "undecodable transaction: %s", dc_strerror(rc));
   if ((rc = led_state_load(f, &t.st))) return rc;

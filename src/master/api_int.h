@@ -52,5 +52,7 @@ void api_block_show(struct dc_master *m, struct dc_httpd_req *r,
                     const char *id);
 void api_faucet(struct dc_master *m, struct dc_httpd_req *r);
 void api_job_bill(struct dc_master *m, struct dc_httpd_req *r, const char *id);
+void api_channel_ticks(struct dc_master *m, struct dc_httpd_req *r,
+                       const char *id);
 
 #endif

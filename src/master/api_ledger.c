@@ -512,3 +512,76 @@ void api_job_bill(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
   json_object_set_new(j, "lines", lines);
   api_reply_json(r, 200, j);
 }
+
+/* ---- POST /v1/channels/{id}/ticks -----------------------------------------
+ * Relays consecutive PayWord ticks to the payee's provider session, with the
+ * channel's anchor and length from the ledger. Nothing is stored here: the
+ * ticks authenticate themselves (a hash chain to the anchor), the provider
+ * checks each and keeps the highest, and only its close reaches the log. */
+void api_channel_ticks(struct dc_master *m, struct dc_httpd_req *r,
+                       const char *id) {
+  uint8_t ch[DC_HASH_BYTES];
+  if (!parse_key(r, id, ch, "the channel id") || !need_ledger(m, r)) return;
+  sqlite3_stmt *s = NULL;
+  sqlite3_prepare_v2(m->rdb,
+                     "SELECT payee, anchor, length, state FROM channels WHERE id = ?1",
+                     -1, &s, NULL);
+  sqlite3_bind_blob(s, 1, ch, DC_HASH_BYTES, SQLITE_STATIC);
+  if (sqlite3_step(s) != SQLITE_ROW) {
+    sqlite3_finalize(s);
+    dc_httpd_respond_error(r, 404, "NOTFOUND", "no channel %s", id);
+    return;
+  }
+  struct dc_msg msg = {.type = DC_MSG_TICKS};
+  struct dc_msg_ticks *t = &msg.u.ticks;
+  char payee[2 * DC_PK_BYTES + 1];
+  dc_hex_encode(sqlite3_column_blob(s, 0), DC_PK_BYTES, payee);
+  memcpy(t->anchor, sqlite3_column_blob(s, 1), DC_HASH_BYTES);
+  t->length = (uint32_t)sqlite3_column_int64(s, 2);
+  bool open = strcmp((const char *)sqlite3_column_text(s, 3), "open") == 0;
+  sqlite3_finalize(s);
+  memcpy(t->channel, ch, DC_HASH_BYTES);
+  if (!open) {
+    dc_httpd_respond_error(r, 409, "CONFLICT", "channel %.16s… is closed", id);
+    return;
+  }
+  size_t blen = 0;
+  const uint8_t *body = dc_httpd_req_body(r, &blen);
+  json_t *j = json_loadb((const char *)body, blen, 0, NULL);
+  json_t *words = j ? json_object_get(j, "words") : NULL;
+  json_int_t from = j ? json_integer_value(json_object_get(j, "from")) : 0;
+  size_t n = json_array_size(words);
+  if (!json_is_array(words) || n == 0 || n > DC_TICKS_MAX || from < 1 ||
+      (uint64_t)from + n - 1 > t->length) {
+    json_decref(j);
+    dc_httpd_respond_error(r, 400, "INVAL",
+                           "send {\"from\": i, \"words\": [\"<hex w_i>\", "
+                           "\"<hex w_i+1>\", …]} with 1..%d ticks within the "
+                           "chain's %u", DC_TICKS_MAX, t->length);
+    return;
+  }
+  t->ticks = dc_calloc(n, sizeof *t->ticks);
+  int rc = t->ticks ? DC_OK : DC_ENOMEM;
+  for (size_t i = 0; i < n && !rc; i++) {
+    const char *w = json_string_value(json_array_get(words, i));
+    t->ticks[i].index = (uint32_t)(from + (json_int_t)i);
+    if (!w || strlen(w) != 2 * DC_HASH_BYTES ||
+        dc_hex_decode(w, t->ticks[i].word, DC_HASH_BYTES))
+      rc = DC_EINVAL;
+  }
+  t->n = n;
+  json_decref(j);
+  struct session *ss = rc ? NULL : master_session_find(m, payee);
+  if (rc) {
+    dc_httpd_respond_error(r, 400, dc_err_name(rc), "each word is 64 hex characters");
+  } else if (!ss || !ss->registered) {
+    dc_httpd_respond_error(r, 409, "CONFLICT",
+                           "the payee %.16s… has no session with this master", payee);
+  } else if ((rc = master_session_send(ss, &msg))) {
+    dc_httpd_respond_error(r, 503, dc_err_name(rc), "could not relay the ticks");
+  } else {
+    api_reply_json(r, 202, json_pack("{s:I, s:I}", "relayed", (json_int_t)n,
+                                     "highest", (json_int_t)(from + (json_int_t)n - 1)));
+  }
+  dc_free(t->ticks);
+}

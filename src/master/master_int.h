@@ -186,6 +186,7 @@ void master_flood_done(struct dc_master *m, const uint8_t pk[DC_PK_BYTES]);
 int master_sessions_start(struct dc_master *m);
 void master_sessions_stop(struct dc_master *m);
 struct session *master_session_find(struct dc_master *m, const char *node_hex);
+int master_session_send(struct session *s, const struct dc_msg *msg);
 void master_dispatch(struct dc_master *m);   /* send RUN_TASK for new assignments */
 void master_reconcile(struct dc_master *m);  /* kill what is no longer current */
 int master_session_live_count(struct dc_master *m);

@@ -19,6 +19,10 @@ static int send_msg(struct session *s, const struct dc_msg *msg) {
   return rc;
 }
 
+int master_session_send(struct session *s, const struct dc_msg *msg) {
+  return send_msg(s, msg);
+}
+
 struct session *master_session_find(struct dc_master *m, const char *node_hex) {
   for (struct session *s = m->sessions; s; s = s->next)
     if (!s->closed && strcmp(s->node_hex, node_hex) == 0) return s;

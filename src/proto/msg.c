@@ -20,6 +20,7 @@ static const char *const msg_names[] = {
     [DC_MSG_TASK_DONE - MSG_BASE] = "task_done",
     [DC_MSG_TASK_ACK - MSG_BASE] = "task_ack",
     [DC_MSG_KILL_TASK - MSG_BASE] = "kill_task",
+    [DC_MSG_TICKS - MSG_BASE] = "ticks",
 };
 
 static bool msg_type_known(uint8_t type) {
@@ -118,6 +119,19 @@ static void put_body(struct proto_w *w, const struct dc_msg *m) {
     pw_u32(w, m->u.kill_task.attempt);
     pw_str(w, m->u.kill_task.reason, DC_MSG_REASON_MAX);
     break;
+  case DC_MSG_TICKS: {
+    const struct dc_msg_ticks *t = &m->u.ticks;
+    pw_raw(w, t->channel, DC_HASH_BYTES);
+    pw_raw(w, t->anchor, DC_HASH_BYTES);
+    pw_u32(w, t->length);
+    pw_count(w, t->n, 1, DC_TICKS_MAX);
+    if (t->n && !t->ticks) pw_fail(w, DC_EINVAL);
+    for (size_t i = 0; i < t->n && !w->err; i++) {
+      pw_u32(w, t->ticks[i].index);
+      pw_raw(w, t->ticks[i].word, DC_HASH_BYTES);
+    }
+    break;
+  }
   default:
     pw_fail(w, DC_EINVAL);
   }
@@ -220,6 +234,19 @@ static void get_body(struct dc_reader *r, struct dc_msg *m) {
     dc_get_u32(r, &m->u.kill_task.attempt);
     dc_get_str(r, &m->u.kill_task.reason, DC_MSG_REASON_MAX);
     break;
+  case DC_MSG_TICKS: {
+    struct dc_msg_ticks *t = &m->u.ticks;
+    dc_get_raw(r, t->channel, DC_HASH_BYTES);
+    dc_get_raw(r, t->anchor, DC_HASH_BYTES);
+    dc_get_u32(r, &t->length);
+    t->ticks = proto_get_list(r, &t->n, sizeof *t->ticks, 1, DC_TICKS_MAX,
+                              4 + DC_HASH_BYTES);
+    for (size_t i = 0; i < t->n && !r->err; i++) {
+      dc_get_u32(r, &t->ticks[i].index);
+      dc_get_raw(r, t->ticks[i].word, DC_HASH_BYTES);
+    }
+    break;
+  }
   default:
     pr_fail(r, DC_EPROTO);
   }
@@ -278,6 +305,9 @@ void dc_msg_free(struct dc_msg *m) {
   case DC_MSG_KILL_TASK:
     dc_free(m->u.kill_task.task_id);
     dc_free(m->u.kill_task.reason);
+    break;
+  case DC_MSG_TICKS:
+    dc_free(m->u.ticks.ticks);
     break;
   default: /* registered, unknown: nothing owned */
     break;

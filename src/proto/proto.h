@@ -257,6 +257,7 @@ enum dc_msg_type {
   DC_MSG_TASK_DONE = 38,             /* agent -> master, signed result */
   DC_MSG_TASK_ACK = 39,              /* master -> agent, result committed or refused */
   DC_MSG_KILL_TASK = 40,             /* master -> agent */
+  DC_MSG_TICKS = 41,                 /* master -> agent, relayed PayWord ticks */
 };
 
 struct dc_task_ref {
@@ -323,6 +324,23 @@ struct dc_msg_kill_task {
   char *reason;                       /* <= DC_MSG_REASON_MAX */
 };
 
+/* PayWord ticks of a channel paying this provider, relayed (never stored)
+ * by the master from the payer. The master adds the channel's anchor and
+ * length from the ledger; the agent checks each tick (one hash after the
+ * previous one) and keeps the highest. */
+#define DC_TICKS_MAX 4096
+struct dc_tick {
+  uint32_t index;                     /* 1..length */
+  uint8_t word[DC_HASH_BYTES];        /* w_index: H^index(word) = anchor */
+};
+struct dc_msg_ticks {
+  uint8_t channel[DC_HASH_BYTES];
+  uint8_t anchor[DC_HASH_BYTES];
+  uint32_t length;
+  struct dc_tick *ticks;              /* 1..DC_TICKS_MAX */
+  size_t n;
+};
+
 struct dc_msg {
   uint8_t type;                       /* enum dc_msg_type: selects the member */
   union {
@@ -335,6 +353,7 @@ struct dc_msg {
     struct dc_task_result task_done;
     struct dc_msg_task_ack task_ack;
     struct dc_msg_kill_task kill_task;
+    struct dc_msg_ticks ticks;
   } u;
 };
 

@@ -131,6 +131,7 @@ static void on_frame(struct dc_conn *c, uint8_t type, uint8_t version,
     case DC_MSG_TASK_ACK:
       provider_ack(p, m.u.task_ack.task_id, m.u.task_ack.attempt);
       break;
+    case DC_MSG_TICKS: provider_ticks(p, &m.u.ticks); break;
     default:
       dc_conn_close(c, "unexpected message type from the master");
       break;
@@ -271,6 +272,7 @@ int dc_provider_run(const struct dc_provider_config *cfg) {
   dc_msg_free(&nm);
   dc_identity_close(&p->id);
   uv_loop_close(p->loop);
+  dc_free(p->chans);
   dc_free(p);
   return rc;
 }

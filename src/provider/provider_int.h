@@ -37,6 +37,13 @@ struct ptask {
   struct ptask *next;
 };
 
+/* A channel paying this provider: the highest tick accepted (ticks.c). */
+struct tick_chan {
+  uint8_t channel[DC_HASH_BYTES];
+  uint32_t highest;
+  uint8_t word[DC_HASH_BYTES];
+};
+
 struct dc_provider {
   struct dc_provider_config cfg;
   uv_loop_t *loop;
@@ -61,7 +68,12 @@ struct dc_provider {
   uint64_t cpu_busy, cpu_total;
   bool stopping;
   char tasks_dir[4096];
+  struct tick_chan *chans;
+  size_t nchans, capchans;
 };
+
+/* ticks.c */
+void provider_ticks(struct dc_provider *p, const struct dc_msg_ticks *t);
 
 /* resources.c */
 int provider_discover(struct dc_provider *p);

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The ledger across kill -9 of the master: a stream of signed transfers
-from several wallets, the master killed in the middle and restarted by the
-dev supervisor. Every transfer acknowledged to a client is present, `ledger
+from several wallets and a paid job being settled task by task, the master
+killed in the middle and restarted by the dev supervisor. Every transfer acknowledged to a client is present, `ledger
 verify --from-genesis` passes, and the totals still balance. Then a
 double-spend race: two clients spend the same whole balance at once and
 exactly one wins."""
@@ -36,6 +36,13 @@ try:
         check(r.returncode == 0, f"wallet {i} funded by the faucet ({r.stderr.strip()})")
         ids.append(account(i)["id"])
 
+    r = cloud.cli("wallet", "faucet", "10")
+    spec = {"name": "paid", "budget": 3_000_000, "tasks": [{
+        "name": "t", "count": 12, "command": ["sh", "-c", "sleep 0.5"],
+        "resources": {"cpu": 1, "memory_mb": 64}, "timeout_s": 60}]}
+    rc, job = cloud.submit(spec)
+    check(rc == 0, "a paid job is accepted")
+
     acked, lock = [], threading.Lock()
     stop = threading.Event()
 
@@ -65,6 +72,22 @@ try:
     missing = [h for h in acked if cloud.get(f"/v1/tx/{h}")[0] != 200]
     check(not missing, f"every acknowledged transfer is in the ledger ({len(acked)}, "
           f"missing {len(missing)})")
+
+    f = cloud.wait_job(job["id"], timeout=300)
+    check(f["state"] == "succeeded", f"the paid job finished across the restart ({f['state']})")
+    bill = cloud.cli_json("job", "bill", job["id"])
+    settles = [l for l in bill["lines"] if l["kind"] == "settle"]
+    tasks = {l["ref"] for l in settles}
+    releases = [l for l in bill["lines"] if l["kind"] == "release"]
+    check(len(settles) == len(tasks) and len(tasks) == 12,
+          f"each task paid exactly once ({len(settles)} settlements, {len(tasks)} tasks; "
+          f"{len(releases)} attempts lost with the restart released unpaid)")
+    check(all(l["amount"] == 0 for l in releases), "a lost attempt is not paid")
+    check(bill["paid"] + bill["refunded"] == bill["budget"] and bill["state"] == "closed",
+          f"paid {bill['paid']} + refunded {bill['refunded']} == budget {bill['budget']}")
+    me = cloud.cli_json("wallet", "show")
+    check(me["balance"] == 10_000_000 - bill["paid"] and me["locked"] == 0,
+          "the job's owner paid exactly the bill")
 
     time.sleep(1.5)  # let a block seal the tail
     mdir = os.path.join(cloud.dir, "cloud", "master")

@@ -10,12 +10,12 @@
 const uint16_t fx_cmd_types[] = {
     DC_CMD_MIGRATE,    DC_CMD_NODE_REGISTER, DC_CMD_NODE_DEAD,
     DC_CMD_JOB_SUBMIT, DC_CMD_JOB_CANCEL,    DC_CMD_TASK_ASSIGN,
-    DC_CMD_TASK_STARTED, DC_CMD_TASK_FINISHED};
+    DC_CMD_TASK_STARTED, DC_CMD_TASK_FINISHED, DC_CMD_TX, DC_CMD_LEDGER};
 const size_t fx_ncmd_types = DC_ARRAY_LEN(fx_cmd_types);
 const uint8_t fx_msg_types[] = {
     DC_MSG_REGISTER,  DC_MSG_REGISTERED, DC_MSG_HEARTBEAT,
     DC_MSG_RUN_TASK,  DC_MSG_TASK_STARTED, DC_MSG_TASK_LOG,
-    DC_MSG_TASK_DONE, DC_MSG_TASK_ACK,   DC_MSG_KILL_TASK};
+    DC_MSG_TASK_DONE, DC_MSG_TASK_ACK,   DC_MSG_KILL_TASK, DC_MSG_TICKS};
 const size_t fx_nmsg_types = DC_ARRAY_LEN(fx_msg_types);
 
 /* Fixtures must not fail: injection is off while they are built. */
@@ -168,6 +168,17 @@ void fx_cmd(uint16_t type, enum fx_mode m, struct dc_cmd *c) {
   case DC_CMD_TASK_FINISHED:
     result(m, &c->u.task_finished.r);
     break;
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER: {
+    /* Opaque here (the ledger's codec is tested in tests/unit/ledger):
+     * 1 byte, a small body, or the limit. */
+    size_t max = type == DC_CMD_TX ? DC_CMD_TX_MAX : DC_CMD_LEDGER_MAX;
+    size_t n = m == FX_MAX ? max : m == FX_SMALL ? 150 : 1;
+    c->u.blob.data = must(dc_malloc(n));
+    for (size_t i = 0; i < n; i++) c->u.blob.data[i] = (uint8_t)(i * 7 + type);
+    c->u.blob.len = n;
+    break;
+  }
   default:
     abort();
   }
@@ -253,6 +264,19 @@ void fx_msg(uint8_t type, enum fx_mode m, struct dc_msg *g) {
     g->u.kill_task.attempt = u32v(m, 2);
     g->u.kill_task.reason = txt(m, DC_MSG_REASON_MAX, "job canceled");
     break;
+  case DC_MSG_TICKS: {
+    struct dc_msg_ticks *t = &g->u.ticks;
+    pk(m, t->channel, DC_HASH_BYTES, 4);
+    pk(m, t->anchor, DC_HASH_BYTES, 6);
+    t->length = u32v(m, 1000);
+    t->n = count(m, 1, 3, DC_TICKS_MAX);
+    t->ticks = must(dc_calloc(t->n, sizeof *t->ticks));
+    for (size_t i = 0; i < t->n; i++) {
+      t->ticks[i].index = u32v(m, (uint32_t)i + 1);
+      pk(m, t->ticks[i].word, DC_HASH_BYTES, (uint8_t)i);
+    }
+    break;
+  }
   default:
     abort();
   }
@@ -325,6 +349,9 @@ bool fx_cmd_eq(const struct dc_cmd *a, const struct dc_cmd *b) {
            MEQ(u.task_started.node_id);
   case DC_CMD_TASK_FINISHED:
     return result_eq(&a->u.task_finished.r, &b->u.task_finished.r);
+  case DC_CMD_TX:
+  case DC_CMD_LEDGER:
+    return b_eq(a->u.blob.data, a->u.blob.len, b->u.blob.data, b->u.blob.len);
   default:
     return false;
   }
@@ -379,6 +406,15 @@ bool fx_msg_eq(const struct dc_msg *a, const struct dc_msg *b) {
   case DC_MSG_KILL_TASK:
     return SEQ(u.kill_task.task_id) && EQ(u.kill_task.attempt) &&
            SEQ(u.kill_task.reason);
+  case DC_MSG_TICKS:
+    if (!MEQ(u.ticks.channel) || !MEQ(u.ticks.anchor) || !EQ(u.ticks.length) ||
+        !EQ(u.ticks.n))
+      return false;
+    for (size_t i = 0; i < a->u.ticks.n; i++)
+      if (a->u.ticks.ticks[i].index != b->u.ticks.ticks[i].index ||
+          memcmp(a->u.ticks.ticks[i].word, b->u.ticks.ticks[i].word, DC_HASH_BYTES))
+        return false;
+    return true;
   default:
     return false;
   }
