@@ -128,12 +128,16 @@ static int verify_block(struct vctx *v, const struct vblock *b,
     const uint8_t *p = sqlite3_column_blob(s, 2);
     size_t len = (size_t)sqlite3_column_bytes(s, 2);
     bool is_tx;
-    if (n >= b->h.ncmds || idx != expect_idx) {
+    /* Indexes rise strictly from first_index to last_index; they need not
+     * be contiguous: a replicated log has entries of its own (raft's
+     * configuration changes and barriers) that are not commands. */
+    if (n >= b->h.ncmds || idx < expect_idx || idx > b->h.last_index ||
+        (n == 0 && idx != b->h.first_index)) {
       snprintf(msg, sizeof msg, "block %" PRIu64 ": body does not match its "
                "header (entry %" PRIu64 ")", h, idx);
       break;
     }
-    expect_idx++;
+    expect_idx = idx + 1;
     dc_block_leaf(idx, code, p, len, leaves[n++]);
     if (!tx_sig_ok(v, p, len, &is_tx)) {
       snprintf(msg, sizeof msg, "block %" PRIu64 ": bad signature on the "
@@ -172,6 +176,9 @@ static int verify_block(struct vctx *v, const struct vblock *b,
   if (!rc && !msg[0] && n != b->h.ncmds)
     snprintf(msg, sizeof msg, "block %" PRIu64 ": %zu commands stored, header "
              "says %u", h, n, b->h.ncmds);
+  if (!rc && !msg[0] && n && expect_idx != b->h.last_index + 1)
+    snprintf(msg, sizeof msg, "block %" PRIu64 ": body ends before its header's "
+             "last index %" PRIu64, h, b->h.last_index);
   uint8_t root[DC_HASH_BYTES];
   if (!rc && !msg[0]) {
     dc_merkle_root(leaves, n, root);
@@ -224,8 +231,8 @@ static int replay_tail(struct vctx *v) {
     return DC_EDB;
   sqlite3_bind_int64(s, 1, (sqlite3_int64)v->rep->last_index);
   uint64_t next = v->rep->last_index + 1;
-  int rc = DC_OK;
-  while (rc == DC_OK && v->rep->ok && sqlite3_step(s) == SQLITE_ROW) {
+  int rc = DC_OK, step = SQLITE_ROW;
+  while (rc == DC_OK && v->rep->ok && (step = sqlite3_step(s)) == SQLITE_ROW) {
     struct dc_fsm_entry e = {(uint64_t)sqlite3_column_int64(s, 0),
                              sqlite3_column_blob(s, 2),
                              (size_t)sqlite3_column_bytes(s, 2)};
@@ -233,7 +240,7 @@ static int replay_tail(struct vctx *v) {
     struct dc_fsm_result r;
     struct dc_errmsg err;
     bool is_tx;
-    if (e.index != next) break;
+    if (e.index < next) break; /* rising, gaps allowed (see verify_block) */
     if (!tx_sig_ok(v, e.data, e.len, &is_tx)) {
       v->rep->ok = false;
       v->rep->bad_height = (int64_t)v->rep->blocks;
@@ -253,11 +260,14 @@ static int replay_tail(struct vctx *v) {
                "says %s", e.index, dc_err_name(r.code), dc_err_name(code));
       break;
     }
-    next++;
+    next = e.index + 1;
     v->rep->tail++;
   }
   sqlite3_finalize(s);
-  v->rep->tail_complete = rc == DC_OK && (int64_t)next == applied + 1;
+  /* Complete when every stored entry after the last block was replayed, up
+   * to the applied index (which may be an entry of raft's own). */
+  v->rep->tail_complete = rc == DC_OK && step == SQLITE_DONE &&
+                          (int64_t)next <= applied + 1;
   return rc;
 }
 

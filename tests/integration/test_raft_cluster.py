@@ -261,6 +261,17 @@ try:
     for s in jobs.values():
         states[s] = states.get(s, 0) + 1
     check(all(s == "succeeded" for s in jobs.values()), f"every job succeeded: {states}")
+
+    # ---- the ledger agrees on every master ----
+    time.sleep(2)  # the leader seals the last commands into a block
+    for i in range(3):
+        mdir = os.path.join(cloud.dir, "cloud", f"master-{i + 1}")
+        r = cloud.cli("ledger", "verify", "--from-genesis", "--data", mdir, "--json",
+                      check_rc=False)
+        rep = json.loads(r.stdout) if r.stdout.strip().startswith("{") else {}
+        check(r.returncode == 0 and rep.get("ok") is True,
+              f"ledger verify --from-genesis passes on master-{i + 1} "
+              f"({rep.get('blocks')} blocks, {r.stderr.strip()[:120]})")
 finally:
     cloud.stop()
 finish()
