@@ -235,8 +235,15 @@ try:
     lst = cloud.cli_json("master", "list")
     check(len(lst["masters"]) == 2 and new_id not in {m["id"] for m in lst["masters"]},
           "two masters left after the removal")
+    r = cloud.cli("master", "add", follower["api_url"], "--standby", "--token", token,
+                  check_rc=False)
+    check(r.returncode == 0, f"master add --standby: {r.stdout.strip()} {r.stderr.strip()}")
+    lst = cloud.cli_json("master", "list")
+    roles = {m["id"]: m["role"] for m in lst["masters"]}
+    check(roles.get(new_id) == "standby" and sum(v == "voter" for v in roles.values()) == 2,
+          f"it is a standby (replicates, does not vote): {roles}")
     r = cloud.cli("master", "add", follower["api_url"], "--token", token, check_rc=False)
-    check(r.returncode == 0, f"master add: {r.stdout.strip()} {r.stderr.strip()}")
+    check(r.returncode == 0, f"master add (promote): {r.stdout.strip()} {r.stderr.strip()}")
     deadline = time.time() + 30
     while time.time() < deadline:
         lst = cloud.cli_json("master", "list")
@@ -261,6 +268,23 @@ try:
     for s in jobs.values():
         states[s] = states.get(s, 0) + 1
     check(all(s == "succeeded" for s in jobs.values()), f"every job succeeded: {states}")
+
+    # ---- a planned stop hands leadership over first ----
+    old = cloud.leader_api()
+    oname = master_name(cloud, old)
+    t_term = time.time()
+    os.kill(cloud.pid(oname), signal.SIGTERM)
+    new = None
+    while time.time() - t_term < 10 and new is None:
+        for a in cloud.apis:
+            if a != old and (cloud.health(a) or {}).get("leader"):
+                new = a
+        time.sleep(0.005)
+    took = time.time() - t_term
+    with open(os.path.join(cloud.dir, "cloud", f"{oname}.log")) as f:
+        handed = "leadership handed over" in f.read()
+    check(new is not None and handed,
+          f"SIGTERM on the leader handed leadership over ({took:.3f} s to a new leader)")
 
     # ---- the ledger agrees on every master ----
     time.sleep(2)  # the leader seals the last commands into a block
