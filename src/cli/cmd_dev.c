@@ -257,6 +257,33 @@ static int start_cluster(struct dev *d, const char *api, const char *hbt,
     dc_write_file_atomic(tokpath, token, 64, 0600);
   }
   dc_free(old);
+  /* The dev faucet is the genesis proposer's key (the master key): the
+   * masters of a dev cluster share one, so the faucet works under any
+   * leader. Real clusters fund accounts from a genesis file instead. */
+  char k0[4400], *key = NULL;
+  size_t keylen = 0;
+  snprintf(k0, sizeof k0, "%s/master-1/master.key", d->dir);
+  struct dc_identity id0;
+  char m1[4300];
+  snprintf(m1, sizeof m1, "%s/master-1", d->dir);
+  if (dc_mkdir_p(m1, 0700) || dc_identity_load_or_create(k0, &id0, NULL) ||
+      dc_read_file(k0, 4096, &key, &keylen)) {
+    fprintf(stderr, "error: cannot create %s\n", k0);
+    return 1;
+  }
+  dc_identity_close(&id0);
+  for (uint32_t i = 1; i < d->nmasters; i++) {
+    char mk[4400], md[4300];
+    snprintf(md, sizeof md, "%s/master-%u", d->dir, i + 1);
+    snprintf(mk, sizeof mk, "%s/master.key", md);
+    if (access(mk, F_OK) != 0 &&
+        (dc_mkdir_p(md, 0700) || dc_write_file_atomic(mk, key, keylen, 0600))) {
+      dc_free(key);
+      fprintf(stderr, "error: cannot write %s\n", mk);
+      return 1;
+    }
+  }
+  dc_free(key);
   size_t off = 0;
   unsigned ports[DEV_MASTERS_MAX][3];
   for (uint32_t i = 0; i < d->nmasters; i++) {

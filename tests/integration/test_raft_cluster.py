@@ -286,6 +286,10 @@ try:
     check(new is not None and handed,
           f"SIGTERM on the leader handed leadership over ({took:.3f} s to a new leader)")
 
+    # The dev faucet works under whichever master leads now.
+    r = cloud.cli("wallet", "faucet", "--json", check_rc=False)
+    check(r.returncode == 0, f"the dev faucet works under the new leader ({r.stderr.strip()[:120]})")
+
     # ---- the ledger agrees on every master ----
     time.sleep(2)  # the leader seals the last commands into a block
     for i in range(3):
