@@ -48,6 +48,7 @@ int cli_master(int argc, char **argv) {
       {"heartbeat-timeout-ms", OPT_U32, &cfg.heartbeat_timeout_ms, "silence after which a provider is dead (default 3000)"},
       {"max-body", OPT_U32, &cfg.max_body_bytes, "largest API request body in bytes (default 1048576)"},
       {"sync-normal", OPT_BOOL, &sync_normal, "survive crashes but not power loss (faster)"},
+      {"genesis", OPT_STR, &cfg.genesis_path, "JSON genesis of the ledger: chain id, params, allocations (docs/ledger.md)"},
       {"dev", OPT_BOOL, &cfg.dev, "dev ledger: genesis with a faucet, POST /v1/faucet"},
       {"dev-stake", OPT_STR, &cfg.dev_stake, "dev genesis: fund and stake these keys (hex,hex)"},
       {"seal-interval-ms", OPT_U32, &cfg.seal_interval_ms, "seal a ledger block at least this often (default 1000)"},

@@ -320,7 +320,10 @@ void master_ledger_on_leader(struct dc_master *m, bool leader) {
     return;
   }
   master_ledger_refresh(m);
-  if (!m->ledger.ready && m->cfg.dev && propose_dev_genesis(m))
+  if (!m->ledger.ready && m->genesis &&
+      master_propose_sysop(m, m->genesis, on_genesis, NULL))
+    DC_ERROR("ledger", "cannot propose the genesis");
+  else if (!m->ledger.ready && !m->genesis && m->cfg.dev && propose_dev_genesis(m))
     DC_ERROR("ledger", "cannot propose the dev genesis");
   uv_timer_start(&m->ledger.seal_timer, seal_timer_cb, t, t);
 }

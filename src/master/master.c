@@ -172,6 +172,10 @@ static int start(struct dc_master *m) {
     m->policy = (int)k;
   }
   if ((rc = master_learning_start(m))) return rc;
+  if (m->cfg.genesis_path && (rc = master_genesis_load(m, m->cfg.genesis_path, &err))) {
+    DC_ERROR("master", "%s", err.text);
+    return rc;
+  }
   if ((rc = master_ledger_start(m))) {
     DC_ERROR("master", "ledger: %s", dc_strerror(rc));
     return rc;
@@ -235,6 +239,7 @@ int dc_master_run(const struct dc_master_config *cfg) {
   dc_free(m->seen);
   master_ledger_free(m);
   master_learning_free(m);
+  master_genesis_free(m);
   for (size_t i = 0; i < MASTER_RCACHE && m->rcache[i].sql; i++)
     sqlite3_finalize(m->rcache[i].stmt);
   sqlite3_close(m->rdb);

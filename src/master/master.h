@@ -42,6 +42,8 @@ struct dc_master_config {
   /* ledger */
   bool dev;                         /* dev genesis (faucet = master key) and
                                        POST /v1/faucet */
+  const char *genesis_path;         /* JSON genesis of a real ledger (see
+                                       docs/ledger.md); NULL = none */
   const char *dev_stake;            /* "hex,hex": keys funded and staked at the
                                        dev genesis (dev providers) */
   uint32_t seal_interval_ms;        /* seal a block at least this often */

@@ -134,6 +134,8 @@ struct dc_master {
     struct master_txreq *vq_head, *vq_tail; /* waiting for a verify batch */
     uint32_t verify_inflight;  /* batches on the worker pool */
   } ledger;
+  struct dc_sysop *genesis;  /* from --genesis, proposed by a leader of a
+                               state with no ledger yet (genesis.c) */
   /* matching (learning.c, placement.c) */
   int policy;               /* enum dc_sched_kind, or -1 for v0 "spread" */
   struct dc_rtpred *rtpred; /* runtime model of this master's history */
@@ -160,6 +162,10 @@ typedef void (*master_cmd_cb)(struct dc_master *m, const struct dc_fsm_result *r
                               void *ud);
 int master_propose(struct dc_master *m, struct dc_cmd *c, master_cmd_cb cb,
                    void *ud);
+
+/* genesis.c */
+int master_genesis_load(struct dc_master *m, const char *path, struct dc_errmsg *err);
+void master_genesis_free(struct dc_master *m);
 
 /* ledger.c */
 int master_ledger_start(struct dc_master *m);
