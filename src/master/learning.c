@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The master's learned models: a runtime predictor trained on this
- * master's own task history. The loop only reads finished tasks (a small
+ * master's own task history, and each provider's failure probability and
+ * speed (Bayesian, from its task outcomes: attempts lost with it, and
+ * runtimes against the model's expectation). The loop only reads finished tasks (a small
  * indexed query every few seconds) and feeds them in; the trees are fitted
  * on the libuv thread pool and swapped in on the loop, so a fit never
  * stalls raft's timers or the API. The model starts cold (it falls back to
@@ -17,6 +19,7 @@
 #define LEARN_EVERY_MS 5000
 #define LEARN_BATCH 2000
 #define TRAIN_MIN_NEW 64
+#define RELIAB_NODES 4096
 
 struct train_job {
   uv_work_t work;
@@ -57,6 +60,8 @@ int master_learning_start(struct dc_master *m) {
   c.retrain_every = 0; /* we fit off the loop ourselves */
   int rc = dc_rtpred_new(&c, &m->rtpred);
   if (rc) return rc;
+  m->reliab_ids = dc_calloc(RELIAB_NODES, sizeof *m->reliab_ids);
+  if (!m->reliab_ids || (rc = dc_reliab_new(RELIAB_NODES, &m->reliab))) return DC_ENOMEM;
   char path[4200];
   model_path(m, path, sizeof path);
   if (dc_rtpred_load(m->rtpred, path) == DC_OK)
@@ -90,6 +95,31 @@ static void train_done(uv_work_t *w, int status) {
           dc_rtpred_observed(m->rtpred), dc_rtpred_retrains(m->rtpred));
 }
 
+size_t master_reliab_slot(struct dc_master *m, const char *node_hex) {
+  for (size_t i = 0; i < m->nreliab; i++)
+    if (!strcmp(m->reliab_ids[i], node_hex)) return i;
+  if (m->nreliab == RELIAB_NODES) return SIZE_MAX;
+  snprintf(m->reliab_ids[m->nreliab], sizeof m->reliab_ids[0], "%s", node_hex);
+  return m->nreliab++;
+}
+
+/* Attempts lost with their provider count against that provider. */
+static void learn_losses(struct dc_master *m) {
+  static const char *sql =
+      "SELECT seq, node_id FROM task_events WHERE state = 'lost' AND seq > ?1"
+      " AND node_id IS NOT NULL ORDER BY seq LIMIT ?2";
+  sqlite3_stmt *s = master_read_stmt(m, sql);
+  if (!s) return;
+  sqlite3_bind_int64(s, 1, m->learn_event_seq);
+  sqlite3_bind_int(s, 2, LEARN_BATCH);
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    m->learn_event_seq = sqlite3_column_int64(s, 0);
+    size_t k = master_reliab_slot(m, (const char *)sqlite3_column_text(s, 1));
+    dc_reliab_observe(m->reliab, k, false, 0, 0);
+  }
+  sqlite3_reset(s);
+}
+
 /* Feeds tasks that finished since the last look, oldest first; starts a
  * fit when enough are new. */
 void master_learning_tick(struct dc_master *m) {
@@ -99,7 +129,7 @@ void master_learning_tick(struct dc_master *m) {
   m->learn_last_ms = now;
   static const char *sql =
       "SELECT t.finished_ms, t.wall_ms, t.cpu_millis, t.memory_mb, t.timeout_s,"
-      " t.created_ms, j.owner, j.name || '/' || t.name, t.id"
+      " t.created_ms, j.owner, j.name || '/' || t.name, t.id, t.node_id"
       " FROM tasks t JOIN jobs j ON j.id = t.job_id"
       " WHERE t.state = 'succeeded' AND (t.finished_ms > ?1 OR"
       " (t.finished_ms = ?1 AND t.id > ?2)) ORDER BY t.finished_ms, t.id LIMIT ?3";
@@ -116,13 +146,19 @@ void master_learning_tick(struct dc_master *m) {
                          (uint64_t)sqlite3_column_int64(s, 3),
                          (uint32_t)sqlite3_column_int64(s, 4),
                          sqlite3_column_int64(s, 5), &f);
-    if (dc_rtpred_observe(m->rtpred, &f, (double)sqlite3_column_int64(s, 1) / 1000.0) ==
-        DC_OK)
-      m->learn_new++;
+    double actual = (double)sqlite3_column_int64(s, 1) / 1000.0;
+    /* Speed: how the node did against what the model expected of it. */
+    const char *node = (const char *)sqlite3_column_text(s, 9);
+    if (node) {
+      double expected = master_predict_runtime(m, &f);
+      dc_reliab_observe(m->reliab, master_reliab_slot(m, node), true, expected, actual);
+    }
+    if (dc_rtpred_observe(m->rtpred, &f, actual) == DC_OK) m->learn_new++;
     m->learn_ms = sqlite3_column_int64(s, 0);
     snprintf(m->learn_id, sizeof m->learn_id, "%s", (const char *)sqlite3_column_text(s, 8));
   }
   sqlite3_reset(s);
+  learn_losses(m);
   if (m->train_busy || m->learn_new < TRAIN_MIN_NEW) return;
   struct train_job *j = dc_calloc(1, sizeof *j);
   if (!j) return;
@@ -150,4 +186,8 @@ double master_predict_runtime(struct dc_master *m, const struct dc_pred_job *f) 
 void master_learning_free(struct dc_master *m) {
   dc_rtpred_free(m->rtpred);
   m->rtpred = NULL;
+  dc_reliab_free(m->reliab);
+  m->reliab = NULL;
+  dc_free(m->reliab_ids);
+  m->reliab_ids = NULL;
 }

@@ -144,6 +144,10 @@ struct dc_master {
   char learn_id[96];
   uint64_t learn_new;       /* fed since the last fit */
   bool train_busy;          /* a fit is on the thread pool */
+  struct dc_reliab *reliab; /* per-node failure and speed posteriors */
+  char (*reliab_ids)[2 * DC_PK_BYTES + 1]; /* node id of each slot */
+  size_t nreliab;
+  int64_t learn_event_seq;  /* watermark in task_events (lost attempts) */
   /* metrics */
   uint64_t placement_hist[METRIC_LAT_BUCKETS + 1];
   double placement_sum_ms;
@@ -209,6 +213,8 @@ void master_learning_free(struct dc_master *m);
 void master_task_features(const char *owner, const char *app, uint32_t cpu_millis,
                           uint64_t memory_mb, uint32_t timeout_s, int64_t created_ms,
                           struct dc_pred_job *out);
+/* The reliability slot of a node (SIZE_MAX if the table is full). */
+size_t master_reliab_slot(struct dc_master *m, const char *node_hex);
 /* Predicted runtime in seconds (0 if no model). */
 double master_predict_runtime(struct dc_master *m, const struct dc_pred_job *f);
 /* localdb.c: the leader's record of why each task went where it did. */

@@ -181,6 +181,7 @@ static int by_score(const void *a, const void *b) {
  * choice. Local to this master (the leader decides; the log records only
  * the assignment). */
 static void record_explain(struct dc_master *m, const struct dc_sched_node *sn,
+                           const struct dc_sched_res *res,
                            const struct dc_sched_task *t, double runtime_s,
                            struct dc_sched_explain *ex, size_t constraint_filtered[4],
                            const char *chosen) {
@@ -191,8 +192,10 @@ static void record_explain(struct dc_master *m, const struct dc_sched_node *sn,
   size_t shown = 0;
   for (size_t i = 0; i < n && shown < EXPLAIN_TOP; i++) {
     if (ex->cand[i].why != DC_SCHED_OK) continue;
-    json_array_append_new(cands, json_pack("{s:s, s:f}", "node", sn[ex->cand[i].node].id,
-                                           "cost", ex->cand[i].score));
+    uint32_t k = ex->cand[i].node;
+    json_array_append_new(cands, json_pack("{s:s, s:f, s:f, s:f}", "node", sn[k].id,
+                                           "cost", ex->cand[i].score, "fail_prob",
+                                           res[k].fail_prob, "speed", res[k].speed));
     shown++;
   }
   for (int w = 1; w < DC_SCHED_WHYS; w++)
@@ -231,13 +234,17 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
     res[i] = (struct dc_sched_res){
         .cpu_millis = sn[i].cpu_millis, .used_cpu_millis = sn[i].used_cpu_millis,
         .memory_mb = sn[i].memory_mb, .used_memory_mb = sn[i].used_memory_mb,
-        .speed = 1.0, .price_cpu_hour = (double)sn[i].price_cpu_hour,
+        .price_cpu_hour = (double)sn[i].price_cpu_hour,
         .has_loc = true, .lat = sn[i].lat, .lon = sn[i].lon};
     /* Whole GPUs, as the spine counts them: the free ones at full share. */
     res[i].ngpu = DC_MIN(sn[i].gpu, (uint32_t)DC_SCHED_GPUS_MAX);
     for (uint32_t g = 0; g < res[i].ngpu; g++)
       res[i].gpu_free[g] = g + sn[i].used_gpu < sn[i].gpu ? 1000 : 0;
     disk_used[i] = sn[i].used_disk_mb;
+    /* Risk and speed from the node's history (priors when it has none). */
+    size_t k = master_reliab_slot(m, sn[i].id);
+    res[i].speed = m->reliab && k != SIZE_MAX ? dc_reliab_speed(m->reliab, k) : 1.0;
+    res[i].fail_prob = m->reliab && k != SIZE_MAX ? dc_reliab_fail_prob(m->reliab, k) : 0;
   }
   struct dc_sched_ctx ctx = {.kind = (enum dc_sched_kind)m->policy,
                              .rng = 0x9E3779B97F4A7C15ull};
@@ -264,7 +271,7 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
     struct dc_sched_explain ex = {.cand = cand, .cap = nn};
     size_t node = SIZE_MAX;
     int rc = dc_sched_choose(&ctx, res, nn, &req, &ex, &node);
-    record_explain(m, sn, t, req.runtime_s, &ex, constraint_filtered,
+    record_explain(m, sn, res, t, req.runtime_s, &ex, constraint_filtered,
                    rc == DC_OK ? sn[node].id : NULL);
     if (rc != DC_OK) continue;
     struct dc_sched_alloc a;

@@ -23,6 +23,10 @@ try:
     first = d[0]["decisions"][0]
     check(first["policy"] == "learned" and first["chosen"] and first["candidates"],
           f"decisions name the policy, the candidates and the choice: {first['text']}")
+    c0 = first["candidates"][0]
+    check(0 <= c0["fail_prob"] < 1 and c0["speed"] > 0,
+          f"each candidate carries its estimated risk and speed ({c0['fail_prob']:.3f}, "
+          f"{c0['speed']:.2f})")
     nodes = {x["id"] for x in cloud.get("/v1/nodes")[1]["nodes"]}
     check(all(x["decisions"][-1]["chosen"] in nodes for x in d),
           "each choice is a live provider")
