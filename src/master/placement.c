@@ -176,15 +176,13 @@ static int by_score(const void *a, const void *b) {
   return x->node < y->node ? -1 : x->node > y->node;
 }
 
-/* Records why a task went where it did (or nowhere): the policy, the
- * best-scored candidates, how many nodes each constraint filtered, the
- * choice. Local to this master (the leader decides; the log records only
- * the assignment). */
-static void record_explain(struct dc_master *m, const struct dc_sched_node *sn,
+/* Why a task went where it did (or nowhere): the policy, the best-scored
+ * candidates, how many nodes each constraint filtered. Local to this
+ * master (the leader decides; the log records only the assignment). */
+static json_t *build_explain(struct dc_master *m, const struct dc_sched_node *sn,
                            const struct dc_sched_res *res,
                            const struct dc_sched_task *t, double runtime_s,
-                           struct dc_sched_explain *ex, size_t constraint_filtered[4],
-                           const char *chosen) {
+                           struct dc_sched_explain *ex, size_t constraint_filtered[4]) {
   static const char *const cname[4] = {"class", "labels", "price", "distance"};
   json_t *cands = json_array(), *filt = json_object();
   size_t n = DC_MIN(ex->n, ex->cap);
@@ -205,31 +203,75 @@ static void record_explain(struct dc_master *m, const struct dc_sched_node *sn,
   for (int k = 0; k < 4; k++)
     if (constraint_filtered[k])
       json_object_set_new(filt, cname[k], json_integer((json_int_t)constraint_filtered[k]));
-  json_t *o = json_pack("{s:s, s:s, s:i, s:s?, s:o, s:o, s:s, s:f}", "task", t->id,
+  json_t *o = json_pack("{s:s, s:s, s:i, s:o, s:o, s:s, s:f}", "task", t->id,
                         "policy", dc_sched_kind_name((enum dc_sched_kind)m->policy),
-                        "attempt", (int)t->attempt, "chosen", chosen, "candidates",
-                        cands, "filtered", filt, "text", ex->text,
-                        "predicted_runtime_s", runtime_s);
-  char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+                        "attempt", (int)t->attempt, "candidates", cands, "filtered",
+                        filt, "text", ex->text, "predicted_runtime_s", runtime_s);
+  return o;
+}
+
+/* Stores an explanation with its final choice (NULL: not placed) and the
+ * solver that made it; consumes o. */
+static void store_explain(struct dc_master *m, const struct dc_sched_task *t, json_t *o,
+                          const char *chosen, const char *solver) {
+  if (!o) return;
+  json_object_set_new(o, "chosen", chosen ? json_string(chosen) : json_null());
+  json_object_set_new(o, "solver", json_string(solver));
+  char *text = json_dumps(o, JSON_COMPACT);
   if (text) master_explain_put(m, t->id, t->attempt, text);
   free(text);
   json_decref(o);
 }
 
-/* The matching policies (sched.h's dc_sched_choose) on the live state:
- * tasks in priority order, each filtered by its job's constraints, then
- * chosen by the policy over resource vectors (with the runtime the model
- * predicts), taking the resources so one pass never over-commits. */
+/* DRF: each owner's dominant share of the live providers now (cpu or
+ * memory of its assigned and running tasks, whichever is the larger
+ * fraction). OUT: share[k] for the owners of this pass. */
+static void dominant_shares(struct dc_master *m, const struct dc_sched_node *sn, size_t nn,
+                            char (*uowner)[2 * DC_PK_BYTES + 1], size_t nusers,
+                            double *share) {
+  double cpu = 0, mem = 0;
+  for (size_t i = 0; i < nn; i++) {
+    cpu += sn[i].cpu_millis;
+    mem += (double)sn[i].memory_mb;
+  }
+  static const char *sql =
+      "SELECT j.owner, SUM(t.cpu_millis), SUM(t.memory_mb) FROM tasks t"
+      " JOIN jobs j ON j.id = t.job_id WHERE t.state IN ('assigned','running')"
+      " GROUP BY j.owner";
+  sqlite3_stmt *s = master_read_stmt(m, sql);
+  if (!s || cpu <= 0 || mem <= 0) return;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const char *o = (const char *)sqlite3_column_text(s, 0);
+    for (size_t u = 1; u < nusers; u++)
+      if (!strcmp(uowner[u], o))
+        share[u] = DC_MAX((double)sqlite3_column_int64(s, 1) / cpu,
+                          (double)sqlite3_column_int64(s, 2) / mem);
+  }
+  sqlite3_reset(s);
+}
+
+/* The matching policies on the live state. Tasks come in priority order;
+ * the tasks of one job share its constraints, so each run of them is one
+ * group: nodes the job's constraints exclude are marked down, then the
+ * learned policy assigns the group in one batch (min-cost flow over the
+ * cheapest candidates, users served in DRF order), and a baseline chooses
+ * task by task. Every decision is explained from the state the group saw.
+ * Resources are taken as tasks are placed, so a pass never over-commits. */
 static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, size_t nn,
                          const struct dc_sched_task *tasks, size_t nt,
-                         const double *runtime, struct dc_sched_assignment *out,
-                         size_t *nout) {
+                         const double *runtime, char (*owners)[2 * DC_PK_BYTES + 1],
+                         struct dc_sched_assignment *out, size_t *nout) {
   *nout = 0;
   struct dc_sched_res *res = dc_calloc(nn, sizeof *res);
   uint64_t *disk_used = dc_calloc(nn, sizeof *disk_used);
-  bool *off = dc_calloc(nn, sizeof *off);
   struct dc_sched_cand *cand = dc_calloc(nn, sizeof *cand);
-  if (!res || !disk_used || !off || !cand) goto done;
+  struct dc_sched_req *reqs = dc_calloc(nt ? nt : 1, sizeof *reqs);
+  size_t *node_of = dc_calloc(nt ? nt : 1, sizeof *node_of);
+  struct dc_sched_alloc *allocs = dc_calloc(nt ? nt : 1, sizeof *allocs);
+  char (*uowner)[2 * DC_PK_BYTES + 1] = dc_calloc(nt + 1, sizeof *uowner);
+  double *share = dc_calloc(nt + 1, sizeof *share);
+  if (!res || !disk_used || !cand || !reqs || !node_of || !allocs || !uowner || !share)
+    goto done;
   for (size_t i = 0; i < nn; i++) {
     res[i] = (struct dc_sched_res){
         .cpu_millis = sn[i].cpu_millis, .used_cpu_millis = sn[i].used_cpu_millis,
@@ -246,44 +288,93 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
     res[i].speed = m->reliab && k != SIZE_MAX ? dc_reliab_speed(m->reliab, k) : 1.0;
     res[i].fail_prob = m->reliab && k != SIZE_MAX ? dc_reliab_fail_prob(m->reliab, k) : 0;
   }
+  /* Owners as small user ids (1..), for DRF. */
+  size_t nusers = 1;
+  for (size_t ti = 0; ti < nt; ti++) {
+    size_t u = 1;
+    while (u < nusers && strcmp(uowner[u], owners ? owners[ti] : "")) u++;
+    if (u == nusers) snprintf(uowner[nusers++], sizeof uowner[0], "%s", owners ? owners[ti] : "");
+    const struct dc_sched_task *t = &tasks[ti];
+    reqs[ti] = (struct dc_sched_req){.cpu_millis = t->cpu_millis, .memory_mb = t->memory_mb,
+                                     .num_gpu = t->gpu, .gpu_milli = t->gpu ? 1000 : 0,
+                                     .type = -1, .user = (uint32_t)u,
+                                     .runtime_s = runtime ? runtime[ti] : 0,
+                                     .has_near = t->has_near, .near_lat = t->near_lat,
+                                     .near_lon = t->near_lon};
+  }
+  dominant_shares(m, sn, nn, uowner, nusers, share);
   struct dc_sched_ctx ctx = {.kind = (enum dc_sched_kind)m->policy,
                              .rng = 0x9E3779B97F4A7C15ull};
   dc_sched_weights_default(&ctx.w);
-  for (size_t ti = 0; ti < nt; ti++) {
-    const struct dc_sched_task *t = &tasks[ti];
+  bool batch = ctx.kind == DC_SCHED_LEARNED;
+  for (size_t g0 = 0; g0 < nt;) {
+    const struct dc_sched_task *t0 = &tasks[g0];
+    size_t g1 = g0 + 1;
+    uint64_t disk_max = t0->disk_mb;
+    while (g1 < nt && tasks[g1].labels == t0->labels &&
+           tasks[g1].service_class == t0->service_class) {
+      disk_max = DC_MAX(disk_max, tasks[g1].disk_mb);
+      g1++;
+    }
     size_t constraint_filtered[4] = {0};
     for (size_t i = 0; i < nn; i++) {
-      const char *why = dc_sched_eligible(&sn[i], t);
-      bool disk_ok = disk_used[i] + t->disk_mb <= sn[i].disk_mb;
-      off[i] = why || !disk_ok;
+      const char *why = dc_sched_eligible(&sn[i], t0);
+      res[i].down = why || disk_used[i] + disk_max > sn[i].disk_mb;
       if (why) {
         int k = !strcmp(why, "class") ? 0 : !strcmp(why, "labels") ? 1
                 : !strcmp(why, "price") ? 2 : 3;
         constraint_filtered[k]++;
       }
-      res[i].down = off[i];
     }
-    struct dc_sched_req req = {.cpu_millis = t->cpu_millis, .memory_mb = t->memory_mb,
-                               .num_gpu = t->gpu, .gpu_milli = t->gpu ? 1000 : 0,
-                               .type = -1, .runtime_s = runtime ? runtime[ti] : 0,
-                               .has_near = t->has_near, .near_lat = t->near_lat,
-                               .near_lon = t->near_lon};
-    struct dc_sched_explain ex = {.cand = cand, .cap = nn};
-    size_t node = SIZE_MAX;
-    int rc = dc_sched_choose(&ctx, res, nn, &req, &ex, &node);
-    record_explain(m, sn, res, t, req.runtime_s, &ex, constraint_filtered,
-                   rc == DC_OK ? sn[node].id : NULL);
-    if (rc != DC_OK) continue;
-    struct dc_sched_alloc a;
-    dc_sched_take(&res[node], &req, &a);
-    disk_used[node] += t->disk_mb;
-    out[(*nout)++] = (struct dc_sched_assignment){.task = ti, .node = node};
+    struct dc_sched_batch_result br = {0};
+    json_t **why = dc_calloc(g1 - g0, sizeof *why);
+    /* Explanations first, from the state the group starts from. */
+    for (size_t ti = g0; ti < g1; ti++) {
+      struct dc_sched_explain ex = {.cand = cand, .cap = nn};
+      size_t node = SIZE_MAX;
+      int rc = dc_sched_choose(&ctx, res, nn, &reqs[ti], &ex, &node);
+      if (why) why[ti - g0] = build_explain(m, sn, res, &tasks[ti], reqs[ti].runtime_s, &ex,
+                                            constraint_filtered);
+      node_of[ti] = SIZE_MAX;
+      if (!batch && rc == DC_OK) {
+        node_of[ti] = node;
+        dc_sched_take(&res[node], &reqs[ti], &allocs[ti]);
+      }
+    }
+    if (batch) {
+      struct dc_sched_batch_opts o = {.topk = 8, .max_exact = 4096,
+                                      .user_share = share, .nusers = nusers};
+      if (dc_sched_batch(&ctx, res, nn, &reqs[g0], g1 - g0, &o, &node_of[g0],
+                         &allocs[g0], &br))
+        for (size_t ti = g0; ti < g1; ti++) node_of[ti] = SIZE_MAX;
+    }
+    const char *solver = !batch ? "choose"
+                         : br.solver == DC_SCHED_SOLVER_FLOW ? "min-cost flow" : "greedy";
+    for (size_t ti = g0; ti < g1; ti++) {
+      size_t node = node_of[ti];
+      if (node != SIZE_MAX && disk_used[node] + tasks[ti].disk_mb > sn[node].disk_mb) {
+        /* The policies see cpu, memory and GPUs; disk is checked here. */
+        dc_sched_release(&res[node], &reqs[ti], &allocs[ti]);
+        node = SIZE_MAX;
+      }
+      store_explain(m, &tasks[ti], why ? why[ti - g0] : NULL,
+                    node != SIZE_MAX ? sn[node].id : NULL, solver);
+      if (node == SIZE_MAX) continue;
+      disk_used[node] += tasks[ti].disk_mb;
+      out[(*nout)++] = (struct dc_sched_assignment){.task = ti, .node = node};
+    }
+    dc_free(why);
+    g0 = g1;
   }
 done:
   dc_free(res);
   dc_free(disk_used);
-  dc_free(off);
   dc_free(cand);
+  dc_free(reqs);
+  dc_free(node_of);
+  dc_free(allocs);
+  dc_free(uowner);
+  dc_free(share);
 }
 
 static void place(struct dc_master *m) {
@@ -311,6 +402,7 @@ static void place(struct dc_master *m) {
   char **ids = dc_calloc(PLACE_TASKS_MAX, sizeof *ids);
   struct job_cache *jc = dc_calloc(PLACE_TASKS_MAX, sizeof *jc);
   double *runtime = dc_calloc(PLACE_TASKS_MAX, sizeof *runtime);
+  char (*owners)[2 * DC_PK_BYTES + 1] = dc_calloc(PLACE_TASKS_MAX, sizeof *owners);
   size_t nt = 0, njc = 0;
   while (tasks && ids && jc && sqlite3_step(s) == SQLITE_ROW) {
     struct job_cache *j = job_get(jc, &njc, m, (const char *)sqlite3_column_text(s, 1));
@@ -335,6 +427,8 @@ static void place(struct dc_master *m) {
         .near_lon = c->near_lon,
         .near_max_km = c->near_max_km,
     };
+    if (owners)
+      snprintf(owners[nt], sizeof owners[0], "%s", (const char *)sqlite3_column_text(s, 10));
     if (runtime && m->policy >= 0) {
       struct dc_pred_job f;
       master_task_features((const char *)sqlite3_column_text(s, 10),
@@ -360,10 +454,11 @@ static void place(struct dc_master *m) {
     if (m->policy < 0)
       dc_sched_place(sn, nn, tasks, nt, &pol, out, &nout, NULL, NULL);
     else
-      place_policy(m, sn, nn, tasks, nt, runtime, out, &nout);
+      place_policy(m, sn, nn, tasks, nt, runtime, owners, out, &nout);
   }
   dc_free(sn);
   dc_free(runtime);
+  dc_free(owners);
   if (nout > 0) {
     struct dc_cmd c = {.type = DC_CMD_TASK_ASSIGN};
     struct dc_assignment *items = dc_calloc(nout, sizeof *items);

@@ -23,6 +23,8 @@ try:
     first = d[0]["decisions"][0]
     check(first["policy"] == "learned" and first["chosen"] and first["candidates"],
           f"decisions name the policy, the candidates and the choice: {first['text']}")
+    check(all(x["decisions"][-1]["solver"] == "min-cost flow" for x in d),
+          "the learned policy assigned each window by min-cost flow")
     c0 = first["candidates"][0]
     check(0 <= c0["fail_prob"] < 1 and c0["speed"] > 0,
           f"each candidate carries its estimated risk and speed ({c0['fail_prob']:.3f}, "
@@ -72,8 +74,9 @@ try:
     rc, j = cloud.submit({"name": "ff", "tasks": [{"name": "t", "count": 4,
                                                    "command": ["true"]}]}, wait=True)
     d = cloud.cli_json("job", "explain", j["id"])
-    check(rc == 0 and all(x["decisions"][0]["policy"] == "first-fit" for x in d),
-          "--policy first-fit is used and explained")
+    check(rc == 0 and all(x["decisions"][0]["policy"] == "first-fit" and
+                          x["decisions"][0]["solver"] == "choose" for x in d),
+          "--policy first-fit is used (task by task) and explained")
 finally:
     cloud.stop()
 finish()
