@@ -104,6 +104,15 @@ int fsm_task_event(struct dc_fsm *f, const char *task_id, uint32_t attempt,
 
 int dc_fsm_open(const char *path, bool sync_full, struct dc_fsm **out,
                 struct dc_errmsg *err) {
+  /* No global allocation statistics: they put a process-wide mutex on every
+   * sqlite3_malloc, which the raft back end's threads all share (its heap
+   * is SQLite's). Only the first call in a process takes effect; later
+   * ones are refused harmlessly. */
+  static bool configured;
+  if (!configured) {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    configured = true;
+  }
   struct dc_fsm *f = dc_calloc(1, sizeof *f);
   if (!f) return DC_ENOMEM;
   if (sqlite3_open_v2(path, &f->db,
