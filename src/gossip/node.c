@@ -12,6 +12,7 @@
 
 #define NODE_SEEDS_MAX 16
 #define NODE_REJOIN_MS 2000 /* retry the seeds this often while alone */
+#define NODE_STATS_MS 10000 /* log the traffic counters this often */
 
 struct dc_gossip_node {
   uv_loop_t *loop;
@@ -20,6 +21,7 @@ struct dc_gossip_node {
   struct dc_gossip_addr seeds[NODE_SEEDS_MAX];
   size_t nseeds;
   uv_timer_t rejoin;
+  uv_timer_t stats;
   void (*stopped)(void *);
   void *stopped_data;
   int closing; /* handles and transport still to close */
@@ -156,6 +158,20 @@ static void rejoin_cb(uv_timer_t *t) {
   dc_gossip_udp_kick(n->udp);
 }
 
+/* The counters in the log let an operator (and the end-to-end test)
+ * compute bytes per member per second on every member, not only masters. */
+static void stats_cb(uv_timer_t *t) {
+  struct dc_gossip_node *n = t->data;
+  struct dc_gossip_udp_stats st;
+  dc_gossip_udp_get_stats(n->udp, &st);
+  DC_INFO("gossip", "stats sent_packets=%llu sent_bytes=%llu stream_bytes=%llu "
+          "recv_packets=%llu dropped=%llu alive=%zu awareness=%u",
+          (unsigned long long)st.sent_packets, (unsigned long long)st.sent_bytes,
+          (unsigned long long)st.stream_bytes, (unsigned long long)st.recv_packets,
+          (unsigned long long)st.dropped, dc_gossip_alive_count(n->g),
+          dc_gossip_awareness(n->g));
+}
+
 int dc_gossip_node_start(uv_loop_t *loop, const struct dc_gossip_node_opts *o,
                          dc_gossip_udp_event_cb cb, void *data,
                          struct dc_gossip_node **out, struct dc_errmsg *err) {
@@ -208,6 +224,9 @@ int dc_gossip_node_start(uv_loop_t *loop, const struct dc_gossip_node_opts *o,
   }
   uv_timer_init(loop, &n->rejoin);
   n->rejoin.data = n;
+  uv_timer_init(loop, &n->stats);
+  n->stats.data = n;
+  uv_timer_start(&n->stats, stats_cb, NODE_STATS_MS, NODE_STATS_MS);
   if (n->nseeds) {
     dc_gossip_join(n->g, n->seeds, n->nseeds, (int64_t)uv_now(loop));
     dc_gossip_udp_kick(n->udp);
@@ -235,7 +254,7 @@ static void node_part_closed(struct dc_gossip_node *n) {
   dc_free(n);
 }
 
-static void rejoin_closed(uv_handle_t *h) { node_part_closed(h->data); }
+static void timer_closed(uv_handle_t *h) { node_part_closed(h->data); }
 static void udp_stopped(void *data) { node_part_closed(data); }
 
 void dc_gossip_node_stop(struct dc_gossip_node *n, void (*cb)(void *), void *data) {
@@ -245,9 +264,10 @@ void dc_gossip_node_stop(struct dc_gossip_node *n, void (*cb)(void *), void *dat
   }
   n->stopped = cb;
   n->stopped_data = data;
-  n->closing = 2;
+  n->closing = 3;
   /* A leave tells the others at once, instead of a suspicion timeout. */
   dc_gossip_leave(n->g, (int64_t)uv_now(n->loop));
-  uv_close((uv_handle_t *)&n->rejoin, rejoin_closed);
+  uv_close((uv_handle_t *)&n->rejoin, timer_closed);
+  uv_close((uv_handle_t *)&n->stats, timer_closed);
   dc_gossip_udp_stop(n->udp, udp_stopped, n);
 }
