@@ -10,6 +10,8 @@
 
 #include "master/api_int.h"
 
+#define MEMBERSHIP_LIVE_MS 2500
+
 /* A member's 64-bit gossip id: the first 8 bytes of its Ed25519 key, so
  * the master finds a provider's member from its node id alone. */
 static uint64_t id_of_hex(const char *hex) {
@@ -52,8 +54,15 @@ static void check_member(struct dc_master *m, const struct dc_gossip_member_info
     sqlite3_reset(s);
   }
   struct seen *sn = alive ? master_seen_get(m, node) : NULL;
-  if (sn && !sn->dead_proposed && sn->last_mono_ms <= to_mono(m, mi->state_change_ms)) {
-    struct session *ss = master_session_find(m, node);
+  struct session *ss = sn ? master_session_find(m, node) : NULL;
+  /* First-hand evidence of life outranks the rumour: a registered session
+   * that spoke within MEMBERSHIP_LIVE_MS (heartbeats come every second)
+   * means the provider runs and only its gossip path fails; once the
+   * session falls silent too, the next tick acts. */
+  bool speaks = ss && !ss->closed && ss->registered &&
+                dc_mono_ms() - sn->last_mono_ms < MEMBERSHIP_LIVE_MS;
+  if (sn && !sn->dead_proposed && !speaks &&
+      sn->last_mono_ms <= to_mono(m, mi->state_change_ms)) {
     if (ss && !ss->closed) dc_conn_close(ss->conn, "declared dead by gossip");
     char reason[96];
     snprintf(reason, sizeof reason, "gossip: member %s at incarnation %" PRIu32,
