@@ -196,6 +196,7 @@ static unsigned g_api_ports[DEV_MASTERS_MAX];
  * member comes back at the address the others know. */
 struct dev_gossip {
   bool on;
+  bool fast;
   char key_file[4300];
   char masters[DEV_MASTERS_MAX * 24]; /* the masters' gossip IP:port list */
 };
@@ -243,6 +244,7 @@ static void gossip_args(const char **args, size_t *n, const char *member_dir,
   args[(*n)++] = addr;
   args[(*n)++] = "--gossip-key-file";
   args[(*n)++] = g_gossip.key_file;
+  if (g_gossip.fast) args[(*n)++] = "--gossip-fast";
   if (join && *join) {
     args[(*n)++] = "--gossip-join";
     args[(*n)++] = join;
@@ -427,7 +429,7 @@ int cli_dev(int argc, char **argv) {
   uint32_t nprov = 3;
   const char *data = "./deepcloud-dev", *api = "127.0.0.1:8420", *level = "info";
   uint32_t hb_timeout = 0, nmasters = 1;
-  bool restart = true, gossip = true;
+  bool restart = true, gossip = true, gossip_fast = false;
   uint32_t restart_delay = 300;
   struct opt opts[] = {
       {"providers", OPT_U32, &nprov, "how many providers (default 3)"},
@@ -436,6 +438,7 @@ int cli_dev(int argc, char **argv) {
       {"api", OPT_STR, &api, "REST API host:port (default 127.0.0.1:8420)"},
       {"heartbeat-timeout-ms", OPT_U32, &hb_timeout, "provider silence before it is dead (default: the master's)"},
       {"gossip", OPT_BOOL, &gossip, "gossip membership and failure detection (default true)"},
+      {"gossip-fast", OPT_BOOL, &gossip_fast, "gossip's fast LAN timing (500/250 ms probes) on every member"},
       {"restart", OPT_BOOL, &restart, "restart a process that dies (default true)"},
       {"restart-delay-ms", OPT_U32, &restart_delay, "wait before restarting it (default 300)"},
       {"log-level", OPT_STR, &level, "log level of the children"},
@@ -516,6 +519,7 @@ int cli_dev(int argc, char **argv) {
   char stakearg[4410];
   snprintf(stakearg, sizeof stakearg, "@%s", stakefile);
   g_gossip.on = gossip;
+  g_gossip.fast = gossip_fast;
   if (gossip && gossip_key_init(&d)) {
     fprintf(stderr, "error: cannot write the gossip key in %s\n", d.dir);
     return 1;

@@ -310,10 +310,11 @@ void dc_gossip_udp_stop(struct dc_gossip_udp *u, void (*cb)(void *), void *data)
  * the first primary) and a timer that joins the seeds again while the node
  * knows no one else (seeds that start later, or a partition healed). */
 #define DC_GOSSIP_DAEMON_GROUP 1
-/* The daemon's LAN timing: memberlist's LAN defaults with the probe
- * interval and timeout halved (500 ms / 250 ms), peer coordinates kept.
- * See docs/gossip.md for the detection bound this gives. */
-void dc_gossip_config_daemon(struct dc_gossip_config *c);
+/* The daemon's timing: memberlist's LAN defaults with peer coordinates
+ * kept; fast halves the probe interval and timeout (500 ms / 250 ms), for
+ * LANs only. See docs/gossip.md for the detection bounds and the
+ * simulator's false positives of each. */
+void dc_gossip_config_daemon(struct dc_gossip_config *c, bool fast);
 
 /* Parses keys: "HEX[,HEX...]" and/or a file with one HEX key per line (#
  * comments allowed); the first key found is the primary (keys first, then
@@ -339,7 +340,8 @@ struct dc_gossip_node_opts {
   uint64_t self_id;        /* non-zero */
   const uint8_t *tags;
   size_t tags_len;
-  const struct dc_gossip_config *cfg; /* NULL: dc_gossip_config_daemon */
+  bool fast;               /* dc_gossip_config_daemon's fast timing */
+  const struct dc_gossip_config *cfg; /* NULL: dc_gossip_config_daemon(fast) */
 };
 struct dc_gossip_node;
 /* Binds, adds the group, installs the keys and starts joining.

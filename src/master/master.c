@@ -17,7 +17,7 @@ void dc_master_config_default(struct dc_master_config *c) {
   c->api_port = 8420;
   c->listen_host = "127.0.0.1";
   c->listen_port = 8421;
-  c->heartbeat_timeout_ms = 0; /* 3000, or 30000 with gossip */
+  c->heartbeat_timeout_ms = 0; /* 3000, or 60000 with gossip */
   c->sched_interval_ms = 500;
   c->max_body_bytes = 1u << 20;
   c->request_skew_ms = 300000;
@@ -234,7 +234,7 @@ int dc_master_run(const struct dc_master_config *cfg) {
    * above gossip's worst-case detection (docs/gossip.md). */
   if (m->cfg.heartbeat_timeout_ms == 0)
     m->cfg.heartbeat_timeout_ms =
-        m->cfg.gossip_addr && *m->cfg.gossip_addr ? 30000 : 3000;
+        m->cfg.gossip_addr && *m->cfg.gossip_addr ? 60000 : 3000;
   int rc = start(m);
   if (rc) {
     stop(m);

@@ -18,7 +18,7 @@ struct dc_master_config {
   const char *listen_host;          /* provider sessions */
   uint16_t listen_port;             /* 0 = any (written to session.port) */
   uint32_t heartbeat_timeout_ms;    /* a provider silent this long is dead
-                                       (0: 3000, or 30000 with gossip on) */
+                                       (0: 3000, or 60000 with gossip on) */
   uint32_t sched_interval_ms;       /* placement pass period when idle */
   uint32_t max_body_bytes;          /* API request bodies */
   uint32_t request_skew_ms;         /* accepted clock skew of signed requests */
@@ -54,6 +54,7 @@ struct dc_master_config {
   const char *gossip_join;          /* seeds IP:port[,...] */
   const char *gossip_keys;          /* HEX[,HEX...], first primary */
   const char *gossip_key_file;      /* one HEX per line, first primary */
+  bool gossip_fast;               /* 500/250 ms probes (LAN only) */
 };
 
 void dc_master_config_default(struct dc_master_config *c);

@@ -106,6 +106,7 @@ int master_membership_start(struct dc_master *m) {
       .join = m->cfg.gossip_join,
       .keys = m->cfg.gossip_keys,
       .key_file = m->cfg.gossip_key_file,
+      .fast = m->cfg.gossip_fast,
       .self_id = dc_gossip_node_id(m->id.pk),
       .tags = (const uint8_t *)tags,
       .tags_len = strlen(tags),
@@ -120,7 +121,7 @@ int master_membership_start(struct dc_master *m) {
   DC_INFO("gossip", "member=%016" PRIx64 " addr=%s seeds=%s heartbeat_fallback_ms=%u",
           o.self_id, m->cfg.gossip_addr, m->cfg.gossip_join ? m->cfg.gossip_join : "",
           m->cfg.heartbeat_timeout_ms);
-  if (m->cfg.heartbeat_timeout_ms < 30000)
+  if (m->cfg.heartbeat_timeout_ms < (m->cfg.gossip_fast ? 30000u : 60000u))
     DC_WARN("gossip", "heartbeat timeout %u ms is below gossip's detection bound: the "
             "heartbeat detector may decide first", m->cfg.heartbeat_timeout_ms);
   return DC_OK;

@@ -40,6 +40,7 @@ int provider_member_start(struct dc_provider *p) {
       .join = p->cfg.gossip_join,
       .keys = p->cfg.gossip_keys,
       .key_file = p->cfg.gossip_key_file,
+      .fast = p->cfg.gossip_fast,
       .self_id = dc_gossip_node_id(p->id.pk),
       .tags = (const uint8_t *)tags,
       .tags_len = strlen(tags),

@@ -17,6 +17,10 @@ from harness import Cloud, check, finish
 
 N = int(os.environ.get("DC_GOSSIP_PROVIDERS", "50"))
 KILL = 5
+# The target (p99 <= 5.4 s) is checked on the timing under test:
+# --gossip-fast (500/250 ms probes) unless DC_GOSSIP_FAST=0 selects the
+# default memberlist timing.
+FAST = os.environ.get("DC_GOSSIP_FAST", "1") != "0"
 RESTART_DELAY_S = 45  # long enough that gossip, not a restart, answers first
 
 TS = re.compile(r"^ts=(\S+Z) ")
@@ -58,8 +62,11 @@ def rate(log, t0, t1):
 
 t_start = time.time()
 cloud = Cloud(providers=N, hb_timeout_ms=0, start_timeout=600,
-              dev_args=["--restart-delay-ms", str(RESTART_DELAY_S * 1000)])
+              dev_args=["--restart-delay-ms", str(RESTART_DELAY_S * 1000)] +
+              (["--gossip-fast"] if FAST else []))
 try:
+    print(f"# gossip timing: {'fast (500/250 ms)' if FAST else 'memberlist LAN (1 s/500 ms)'}",
+          flush=True)
     print(f"# {N} providers live after {time.time() - t_start:.1f} s", flush=True)
     # Every member known alive to the master.
     deadline = time.time() + 120
