@@ -218,6 +218,10 @@ static int setup(struct sim *s, bool lifeguard, struct dc_gossip_dir *dir) {
   static const uint8_t tags[] = "role=provider;class=compute";
   struct dc_gossip_config cfg;
   dc_gossip_config_default(&cfg);
+  if (lifeguard && s->o->daemon_timing) {
+    dc_gossip_config_daemon(&cfg, true);
+    cfg.peer_coords = 0; /* the daemon's peer cache is a view, not protocol */
+  }
   if (!lifeguard) {
     /* Plain SWIM with memberlist's defaults: the same core, Lifeguard off. */
     cfg.lifeguard = false;
@@ -404,6 +408,7 @@ static void measure(struct sim *s, bool lifeguard, struct simg_result *r) {
   dc_free(e);
   struct dc_gossip_config cfg;
   dc_gossip_config_default(&cfg);
+  if (r->protocol[0] == 'l' && s->o->daemon_timing) dc_gossip_config_daemon(&cfg, true);
   r->probe_interval_s = cfg.probe_interval_ms / 1000.0;
   r->suspicion_min_s =
       (double)dc_gossip_suspicion_min_ms(cfg.suspicion_mult, n, cfg.probe_interval_ms) / 1000.0;

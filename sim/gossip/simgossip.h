@@ -23,6 +23,9 @@ struct simg_opts {
   double warmup_s;        /* before crashes and measurements */
   double measure_s;       /* measured window */
   uint32_t updates;       /* tag updates whose spread is timed */
+  bool daemon_timing;     /* Lifeguard runs with the daemon's fast timing
+                             (dc_gossip_config_daemon(c, true)); plain SWIM keeps
+                             memberlist's defaults, the issue's baseline */
 };
 void simg_opts_default(struct simg_opts *o);
 

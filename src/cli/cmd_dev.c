@@ -19,14 +19,13 @@
 #define DEV_PROVIDERS_MAX 64
 #define DEV_MASTERS_MAX 5
 #define DEV_STOP_GRACE_MS 5000
-#define DEV_RESTART_DELAY_MS 300
 
 struct child {
   struct dev *d;
   char name[32];
   char log_path[4200];
-  char *argv[24];
-  char argbuf[24][512];
+  char *argv[32];
+  char argbuf[32][512];
   uv_process_t proc;
   bool running;
   uv_timer_t restart;
@@ -39,6 +38,7 @@ struct dev {
   struct child prov[DEV_PROVIDERS_MAX];
   uint32_t nprov;
   bool stopping, restart;
+  uint32_t restart_delay_ms;
   uv_signal_t sigint, sigterm;
   uv_timer_t grace;
   char exe[4096];
@@ -62,7 +62,7 @@ static void on_child_exit(uv_process_t *p, int64_t status, int sig) {
   }
   fprintf(stderr, "dev: %s exited (status %lld, signal %d)%s\n", c->name,
           (long long)status, sig, c->d->restart ? ", restarting" : "");
-  if (c->d->restart) uv_timer_start(&c->restart, on_restart, DEV_RESTART_DELAY_MS, 0);
+  if (c->d->restart) uv_timer_start(&c->restart, on_restart, c->d->restart_delay_ms, 0);
 }
 
 static int start_child(struct child *c) {
@@ -191,6 +191,83 @@ static unsigned free_port(void) {
 
 static unsigned g_api_ports[DEV_MASTERS_MAX];
 
+/* Gossip in a dev cloud: a cluster key generated once in the data folder,
+ * and one loopback port per member, kept in its folder so a restarted
+ * member comes back at the address the others know. */
+struct dev_gossip {
+  bool on;
+  bool fast;
+  char key_file[4300];
+  char masters[DEV_MASTERS_MAX * 24]; /* the masters' gossip IP:port list */
+};
+static struct dev_gossip g_gossip;
+
+static int gossip_key_init(struct dev *d) {
+  snprintf(g_gossip.key_file, sizeof g_gossip.key_file, "%s/gossip.key", d->dir);
+  char *old = NULL;
+  if (dc_read_file(g_gossip.key_file, 256, &old, NULL) == DC_OK && strlen(old) >= 64) {
+    dc_free(old);
+    return DC_OK;
+  }
+  dc_free(old);
+  char key[65];
+  dc_random_hex(key, 32);
+  key[64] = '\n';
+  return dc_write_file_atomic(g_gossip.key_file, key, 65, 0600);
+}
+
+/* The member's gossip port, chosen on first start and then kept. */
+static unsigned gossip_port(const char *member_dir) {
+  char pp[4400];
+  snprintf(pp, sizeof pp, "%s/dev.gossip-port", member_dir);
+  char *text = NULL;
+  unsigned port = 0;
+  if (dc_read_file(pp, 32, &text, NULL) == DC_OK) port = (unsigned)strtoul(text, NULL, 10);
+  dc_free(text);
+  if (!port) {
+    port = free_port();
+    char t[16];
+    int n = snprintf(t, sizeof t, "%u\n", port);
+    dc_mkdir_p(member_dir, 0700);
+    dc_write_file_atomic(pp, t, (size_t)n, 0644);
+  }
+  return port;
+}
+
+/* Appends the gossip options of a member to args (at *n, NULL-terminated);
+ * addr and join are buffers that live as long as args is used. */
+static void gossip_args(const char **args, size_t *n, const char *member_dir,
+                        char *addr, size_t addr_n, const char *join) {
+  if (!g_gossip.on) return;
+  snprintf(addr, addr_n, "127.0.0.1:%u", gossip_port(member_dir));
+  args[(*n)++] = "--gossip-addr";
+  args[(*n)++] = addr;
+  args[(*n)++] = "--gossip-key-file";
+  args[(*n)++] = g_gossip.key_file;
+  if (g_gossip.fast) args[(*n)++] = "--gossip-fast";
+  if (join && *join) {
+    args[(*n)++] = "--gossip-join";
+    args[(*n)++] = join;
+  }
+  args[*n] = NULL;
+}
+
+/* The masters' gossip addresses, for providers and other masters. */
+static void gossip_masters(const struct dev *d, bool single) {
+  size_t off = 0;
+  g_gossip.masters[0] = '\0';
+  if (!g_gossip.on) return;
+  for (uint32_t i = 0; i < d->nmasters; i++) {
+    char mdir[4300];
+    if (single)
+      snprintf(mdir, sizeof mdir, "%s/master", d->dir);
+    else
+      snprintf(mdir, sizeof mdir, "%s/master-%u", d->dir, i + 1);
+    off += (size_t)snprintf(g_gossip.masters + off, sizeof g_gossip.masters - off,
+                            "%s127.0.0.1:%u", i ? "," : "", gossip_port(mdir));
+  }
+}
+
 static void api_urls(const struct dev *d, const char *api, char *out, size_t n) {
   if (d->nmasters == 1) {
     snprintf(out, n, "http://%s", api);
@@ -213,9 +290,12 @@ static int start_single_master(struct dev *d, const char *api, const char *hbt,
   unlink(pf);
   struct child *m = &d->master[0];
   child_init(d, m, "master");
-  const char *margs[] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr", api,
-                         "--listen", "127.0.0.1:0", "--heartbeat-timeout-ms", hbt,
-                         "--dev", "--dev-stake", stakearg, "--log-level", level, NULL};
+  const char *margs[32] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr", api,
+                           "--listen", "127.0.0.1:0", "--heartbeat-timeout-ms", hbt,
+                           "--dev", "--dev-stake", stakearg, "--log-level", level, NULL};
+  size_t na = 15;
+  char gaddr[64];
+  gossip_args(margs, &na, mdir, gaddr, sizeof gaddr, NULL);
   child_args(m, margs);
   if (start_child(m)) return 1;
   unsigned sport = 0;
@@ -329,17 +409,30 @@ static int start_cluster(struct dev *d, const char *api, const char *hbt,
                                  joff ? "," : "", ports[k][0]);
     off += (size_t)snprintf(maddr + off, maddr_n - off, "%s%s", i ? "," : "", listen);
     child_init(d, m, name);
-    const char *args[24] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr",
+    const char *args[32] = {"deepcloud", "master", "--data-dir", mdir, "--api-addr",
                             apiaddr, "--listen", listen, "--raft-addr", raft,
                             "--cluster-token", token, "--heartbeat-timeout-ms", hbt,
                             "--log-level", level, "--dev", "--dev-stake", stakearg,
                             "--join", join, NULL};
+    /* The other masters are the gossip seeds of each master. */
+    char gaddr[64], gjoin[DEV_MASTERS_MAX * 24];
+    size_t gj = 0;
+    gjoin[0] = '\0';
+    for (uint32_t k = 0; k < d->nmasters && g_gossip.on; k++) {
+      char kdir[4300];
+      snprintf(kdir, sizeof kdir, "%s/master-%u", d->dir, k + 1);
+      if (k != i)
+        gj += (size_t)snprintf(gjoin + gj, sizeof gjoin - gj, "%s127.0.0.1:%u",
+                               gj ? "," : "", gossip_port(kdir));
+    }
+    size_t na = 21;
+    gossip_args(args, &na, mdir, gaddr, sizeof gaddr, gjoin);
     /* Only the very first start of a new cluster bootstraps. Every later
      * start (a restart, or a wiped data dir) joins through the others:
      * bootstrapping again would found a second cluster. */
     if (i == 0 && fresh) {
       args[19] = "--bootstrap=true";
-      args[20] = NULL;
+      args[20] = "--dev"; /* a repeated flag in the slot --join's value had */
       child_args(m, args);
       if (start_child(m)) return 1;
       args[19] = "--join";
@@ -362,15 +455,19 @@ int cli_dev(int argc, char **argv) {
   static struct dev d;
   uint32_t nprov = 3;
   const char *data = "./deepcloud-dev", *api = "127.0.0.1:8420", *level = "info";
-  uint32_t hb_timeout = 3000, nmasters = 1;
-  bool restart = true;
+  uint32_t hb_timeout = 0, nmasters = 1;
+  bool restart = true, gossip = true, gossip_fast = false;
+  uint32_t restart_delay = 300;
   struct opt opts[] = {
       {"providers", OPT_U32, &nprov, "how many providers (default 3)"},
       {"masters", OPT_U32, &nmasters, "1 (local log) or 3 or 5 masters replicating with raft"},
       {"data", OPT_STR, &data, "folder for all data and logs (default ./deepcloud-dev)"},
       {"api", OPT_STR, &api, "REST API host:port (default 127.0.0.1:8420)"},
-      {"heartbeat-timeout-ms", OPT_U32, &hb_timeout, "provider silence before it is dead"},
+      {"heartbeat-timeout-ms", OPT_U32, &hb_timeout, "provider silence before it is dead (default: the master's)"},
+      {"gossip", OPT_BOOL, &gossip, "gossip membership and failure detection (default true)"},
+      {"gossip-fast", OPT_BOOL, &gossip_fast, "gossip's fast LAN timing (500/250 ms probes) on every member"},
       {"restart", OPT_BOOL, &restart, "restart a process that dies (default true)"},
+      {"restart-delay-ms", OPT_U32, &restart_delay, "wait before restarting it (default 300)"},
       {"log-level", OPT_STR, &level, "log level of the children"},
   };
   char *pos[1];
@@ -409,6 +506,7 @@ int cli_dev(int argc, char **argv) {
   }
   d.loop = uv_default_loop();
   d.restart = restart;
+  d.restart_delay_ms = restart_delay;
   d.nprov = nprov;
   d.nmasters = nmasters;
   uv_signal_init(d.loop, &d.sigint);
@@ -447,6 +545,13 @@ int cli_dev(int argc, char **argv) {
   }
   char stakearg[4410];
   snprintf(stakearg, sizeof stakearg, "@%s", stakefile);
+  g_gossip.on = gossip;
+  g_gossip.fast = gossip_fast;
+  if (gossip && gossip_key_init(&d)) {
+    fprintf(stderr, "error: cannot write the gossip key in %s\n", d.dir);
+    return 1;
+  }
+  gossip_masters(&d, nmasters == 1);
   char maddr[DEV_MASTERS_MAX * 32] = "";
   if (nmasters == 1) {
     if (start_single_master(&d, api, hbt, level, stakearg, maddr, sizeof maddr)) return 1;
@@ -461,9 +566,12 @@ int cli_dev(int argc, char **argv) {
     child_init(&d, &d.prov[i], name);
     /* Each dev provider offers 2 cores and 2 GB, whatever the host has:
      * they share one machine, and equal shares keep placement readable. */
-    const char *pargs[] = {"deepcloud", "provider", "--data-dir", pdir, "--master", maddr,
-                           "--name", name, "--cpu-millis", cpu, "--memory-mb", "2048",
-                           "--log-level", level, NULL};
+    const char *pargs[32] = {"deepcloud", "provider", "--data-dir", pdir, "--master", maddr,
+                             "--name", name, "--cpu-millis", cpu, "--memory-mb", "2048",
+                             "--log-level", level, NULL};
+    size_t na = 14;
+    char gaddr[64];
+    gossip_args(pargs, &na, pdir, gaddr, sizeof gaddr, g_gossip.masters);
     child_args(&d.prov[i], pargs);
     if (start_child(&d.prov[i])) {
       stop(&d);

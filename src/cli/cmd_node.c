@@ -18,20 +18,26 @@ static int node_list(int argc, char **argv) {
   if (c.json) {
     cli_print_json(r);
   } else {
-    printf("%-16s  %-16s  %-6s  %5s  %8s  %6s  %-8s  %s\n", "ID", "NAME", "STATE",
-           "CPU", "MEM_MB", "TASKS", "SANDBOX", "CLASSES");
+    printf("%-16s  %-16s  %-6s  %5s  %8s  %6s  %-8s  %-7s  %8s  %s\n", "ID", "NAME",
+           "STATE", "CPU", "MEM_MB", "TASKS", "SANDBOX", "GOSSIP", "RTT_MS", "CLASSES");
     size_t i;
     json_t *n;
     json_array_foreach(json_object_get(r, "nodes"), i, n) {
       json_t *res = json_object_get(n, "resources");
-      printf("%-16.16s  %-16.16s  %-6s  %5.1f  %8lld  %6lld  %-8s  %s\n",
+      /* Gossip columns: the master's own view, "-" with gossip off. */
+      json_t *g = json_object_get(n, "gossip");
+      const char *gs = json_string_value(json_object_get(g, "state"));
+      json_t *rtt = json_object_get(g, "rtt_ms");
+      char rtts[32] = "-";
+      if (json_is_number(rtt)) snprintf(rtts, sizeof rtts, "%.3f", json_number_value(rtt));
+      printf("%-16.16s  %-16.16s  %-6s  %5.1f  %8lld  %6lld  %-8s  %-7s  %8s  %s\n",
              json_string_value(json_object_get(n, "id")),
              json_string_value(json_object_get(n, "name")),
              json_string_value(json_object_get(n, "state")),
              (double)json_integer_value(json_object_get(res, "cpu_millis")) / 1000.0,
              (long long)json_integer_value(json_object_get(res, "memory_mb")),
              (long long)json_integer_value(json_object_get(n, "tasks_active")),
-             json_string_value(json_object_get(n, "sandbox")),
+             json_string_value(json_object_get(n, "sandbox")), gs ? gs : "-", rtts,
              json_string_value(json_object_get(n, "classes")));
     }
   }

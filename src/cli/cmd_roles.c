@@ -45,7 +45,12 @@ int cli_master(int argc, char **argv) {
       {"data-dir", OPT_STR, &cfg.data_dir, "where the state lives (default ./deepcloud-master)"},
       {"api-addr", OPT_STR, &api, "REST API host:port (default 127.0.0.1:8420)"},
       {"listen", OPT_STR, &listen, "provider sessions host:port (default 127.0.0.1:8421)"},
-      {"heartbeat-timeout-ms", OPT_U32, &cfg.heartbeat_timeout_ms, "silence after which a provider is dead (default 3000)"},
+      {"heartbeat-timeout-ms", OPT_U32, &cfg.heartbeat_timeout_ms, "silence after which a provider is dead (default 3000; 60000 with gossip, a fallback)"},
+      {"gossip-addr", OPT_STR, &cfg.gossip_addr, "gossip membership on IP:port, UDP and TCP (default: off)"},
+      {"gossip-join", OPT_STR, &cfg.gossip_join, "gossip seeds IP:port[,IP:port...] (the other masters)"},
+      {"gossip-key", OPT_STR, &cfg.gossip_keys, "cluster key(s) HEX[,HEX...], 64 hex each; the first encrypts"},
+      {"gossip-key-file", OPT_STR, &cfg.gossip_key_file, "file with one HEX key per line; the first encrypts"},
+      {"gossip-fast", OPT_BOOL, &cfg.gossip_fast, "probe every 500 ms with a 250 ms timeout (LAN only; default memberlist's 1 s / 500 ms)"},
       {"max-body", OPT_U32, &cfg.max_body_bytes, "largest API request body in bytes (default 1048576)"},
       {"sync-normal", OPT_BOOL, &sync_normal, "survive crashes but not power loss (faster)"},
       {"genesis", OPT_STR, &cfg.genesis_path, "JSON genesis of the ledger: chain id, params, allocations (docs/ledger.md)"},
@@ -68,7 +73,7 @@ int cli_master(int argc, char **argv) {
   cfg.api_host = ah;
   cfg.listen_host = lh;
   cfg.sync_full = !sync_normal;
-  if (cfg.heartbeat_timeout_ms < 500) {
+  if (cfg.heartbeat_timeout_ms && cfg.heartbeat_timeout_ms < 500) {
     fprintf(stderr, "error: --heartbeat-timeout-ms must be at least 500\n");
     return 2;
   }
@@ -120,6 +125,11 @@ int cli_provider(int argc, char **argv) {
       {"classes", OPT_STR, &cfg.classes, "service classes, comma-separated (default compute)"},
       {"labels", OPT_STR, &cfg.labels_json, "labels as a JSON object of strings"},
       {"heartbeat-ms", OPT_U32, &cfg.heartbeat_ms, "heartbeat period (default 1000)"},
+      {"gossip-addr", OPT_STR, &cfg.gossip_addr, "gossip membership on IP:port, UDP and TCP (default: off)"},
+      {"gossip-join", OPT_STR, &cfg.gossip_join, "the masters' gossip IP:port[,IP:port...]"},
+      {"gossip-key", OPT_STR, &cfg.gossip_keys, "cluster key(s) HEX[,HEX...], 64 hex each; the first encrypts"},
+      {"gossip-key-file", OPT_STR, &cfg.gossip_key_file, "file with one HEX key per line; the first encrypts"},
+      {"gossip-fast", OPT_BOOL, &cfg.gossip_fast, "probe every 500 ms with a 250 ms timeout (LAN only; default memberlist's 1 s / 500 ms)"},
       {"log-level", OPT_STR, &level, "debug, info, warn or error"},
   };
   int rc = parse_role("deepcloud provider [options]", opts, DC_ARRAY_LEN(opts), argc, argv, level);

@@ -13,6 +13,7 @@ static int sim_gossip(int argc, char **argv) {
   double loss = -1;
   const char *scenario = NULL;
   bool json = false;
+  const char *timing = "lan";
   uint64_t seed = o.seed;
   const struct opt opts[] = {
       {"members", OPT_U32, &o.members, "simulated members (default 1000)"},
@@ -21,6 +22,7 @@ static int sim_gossip(int argc, char **argv) {
       {"seed", OPT_U64, &seed, "random seed (default 1)"},
       {"warmup", OPT_F64, &o.warmup_s, "virtual seconds before faults and measurement (default 20)"},
       {"duration", OPT_F64, &o.measure_s, "measured virtual seconds (default 120)"},
+      {"timing", OPT_STR, &timing, "lifeguard's timing: lan (memberlist's, default) or fast (the daemon's --gossip-timing fast: 500/250 ms probes)"},
       {"json", OPT_BOOL, &json, "machine-readable JSON output"},
   };
   char *pos[1];
@@ -29,6 +31,11 @@ static int sim_gossip(int argc, char **argv) {
                      opts, DC_ARRAY_LEN(opts), argc, argv, pos, &npos);
   if (rc >= 0) return rc;
   o.seed = seed;
+  if (strcmp(timing, "lan") && strcmp(timing, "fast")) {
+    fprintf(stderr, "error: --timing must be lan or fast\n");
+    return 2;
+  }
+  o.daemon_timing = !strcmp(timing, "fast");
   if (loss != -1 && (loss < 0 || loss >= 1)) {
     fprintf(stderr, "error: --loss must be in [0, 1)\n");
     return 2;

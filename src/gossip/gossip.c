@@ -51,6 +51,10 @@ int dc_gossip_new(const struct dc_gossip_config *cfg, const struct dc_gossip_io 
     g->index = dc_calloc(g->index_cap, sizeof *g->index);
     if (!g->index) rc = DC_ENOMEM;
   }
+  if (!rc && cfg->peer_coords) {
+    g->pcoord = dc_calloc(cfg->peer_coords, sizeof *g->pcoord);
+    if (!g->pcoord) rc = DC_ENOMEM;
+  }
   if (!rc) rc = member_add(g, cfg->self_id, &cfg->self_addr, tags, tags_len, 0, now_ms, &g->self);
   if (rc) {
     dc_gossip_free(g);
@@ -77,6 +81,7 @@ void dc_gossip_free(struct dc_gossip *g) {
   dc_free(g->order);
   dc_free(g->index);
   dc_free(g->susp);
+  dc_free(g->pcoord);
   dc_buf_free(&g->out);
   dc_buf_free(&g->scratch);
   dc_free(g);

@@ -77,6 +77,9 @@ struct dc_gossip_config {
   uint32_t dead_reclaim_ms;         /* 30000: a dead member may be replaced after this */
   uint32_t gossip_to_dead_ms;       /* 30000: gossip rounds still reach the recently dead */
   uint32_t packet_max;              /* 1400: plaintext budget of one datagram (minus seal) */
+  uint32_t peer_coords;             /* 0: keep no peer coordinates (the simulator);
+                                       else slots of a direct-mapped cache of the
+                                       last coordinate each peer sent (the daemon) */
 };
 /* memberlist's LAN defaults; lifeguard on. */
 void dc_gossip_config_default(struct dc_gossip_config *c);
@@ -187,6 +190,11 @@ int dc_gossip_member_get(const struct dc_gossip *g, uint64_t id,
                          struct dc_gossip_member_info *out);
 const struct dc_vivaldi *dc_gossip_coord(const struct dc_gossip *g);
 uint32_t dc_gossip_awareness(const struct dc_gossip *g); /* 0 = healthy */
+/* The last coordinate peer id sent in an ack and the median of the last
+ * RTTs measured to it (seconds), from the cache of cfg.peer_coords slots;
+ * DC_ENOTFOUND if the peer was not probed lately or the cache is off. */
+int dc_gossip_peer_coord(const struct dc_gossip *g, uint64_t id, struct dc_vivaldi *coord,
+                         double *rtt_s);
 uint32_t dc_gossip_incarnation(const struct dc_gossip *g);
 
 struct dc_gossip_stats {
@@ -295,5 +303,56 @@ void dc_gossip_udp_get_stats(const struct dc_gossip_udp *u, struct dc_gossip_udp
 /* Closes the socket and frees everything (the instances too) once the
  * handles and in-flight push-pull connections are closed; then cb(data). */
 void dc_gossip_udp_stop(struct dc_gossip_udp *u, void (*cb)(void *), void *data);
+
+/* ---- a daemon's membership ---------------------------------------------------
+ * Masters and providers are members of one group (DC_GOSSIP_DAEMON_GROUP) on
+ * one transport: the node owns the transport, its keyring (several keys,
+ * the first primary) and a timer that joins the seeds again while the node
+ * knows no one else (seeds that start later, or a partition healed). */
+#define DC_GOSSIP_DAEMON_GROUP 1
+/* The daemon's timing: memberlist's LAN defaults with peer coordinates
+ * kept; fast halves the probe interval and timeout (500 ms / 250 ms), for
+ * LANs only. See docs/gossip.md for the detection bounds and the
+ * simulator's false positives of each. */
+void dc_gossip_config_daemon(struct dc_gossip_config *c, bool fast);
+
+/* Parses keys: "HEX[,HEX...]" and/or a file with one HEX key per line (#
+ * comments allowed); the first key found is the primary (keys first, then
+ * the file). Errors: DC_EINVAL (message in err), DC_ENOTFOUND/DC_EIO. */
+int dc_gossip_keys_parse(const char *keys, const char *key_file,
+                         uint8_t out[DC_GOSSIP_KEYS_MAX][DC_GOSSIP_KEY_BYTES],
+                         size_t *n, struct dc_errmsg *err);
+/* "host:port[,host:port...]" into addresses (IP literals).
+ * Errors: DC_EINVAL. */
+int dc_gossip_addrs_parse(const char *list, struct dc_gossip_addr *out, size_t max,
+                          size_t *n);
+
+/* A daemon member's id: the first 8 bytes of its Ed25519 key, big-endian
+ * (1 if they are all zero), so a master finds a provider's member from its
+ * node id alone. */
+uint64_t dc_gossip_node_id(const uint8_t pk[32]);
+
+struct dc_gossip_node_opts {
+  const char *addr;        /* "host:port" to bind (UDP and TCP) */
+  const char *join;        /* seeds "host:port[,...]", or NULL */
+  const char *keys;        /* see dc_gossip_keys_parse; one of keys/key_file */
+  const char *key_file;
+  uint64_t self_id;        /* non-zero */
+  const uint8_t *tags;
+  size_t tags_len;
+  bool fast;               /* dc_gossip_config_daemon's fast timing */
+  const struct dc_gossip_config *cfg; /* NULL: dc_gossip_config_daemon(fast) */
+};
+struct dc_gossip_node;
+/* Binds, adds the group, installs the keys and starts joining.
+ * Errors: those of the parsers and of dc_gossip_udp_start (message in err). */
+int dc_gossip_node_start(uv_loop_t *loop, const struct dc_gossip_node_opts *o,
+                         dc_gossip_udp_event_cb cb, void *data,
+                         struct dc_gossip_node **out, struct dc_errmsg *err);
+struct dc_gossip *dc_gossip_node_core(struct dc_gossip_node *n);
+void dc_gossip_node_stats(const struct dc_gossip_node *n, struct dc_gossip_udp_stats *out);
+int dc_gossip_node_set_tags(struct dc_gossip_node *n, const uint8_t *tags, size_t len);
+/* Announces a leave, then closes everything; cb(data) when done (may be NULL). */
+void dc_gossip_node_stop(struct dc_gossip_node *n, void (*cb)(void *), void *data);
 
 #endif /* DC_GOSSIP_H */

@@ -138,6 +138,13 @@ struct gossip_viv_slot {
   double rtt[GOSSIP_VIV_FILTER];
 };
 
+/* A peer's last coordinate (cfg.peer_coords > 0). */
+struct gossip_peer_coord {
+  uint64_t id;
+  double rtt;
+  struct dc_vivaldi coord;
+};
+
 struct dc_gossip {
   struct dc_gossip_config cfg;
   struct dc_gossip_io io;
@@ -175,6 +182,7 @@ struct dc_gossip {
   double viv_adj[20];
   uint32_t viv_adj_i;
   struct gossip_viv_slot viv[GOSSIP_VIV_CACHE];
+  struct gossip_peer_coord *pcoord; /* cfg.peer_coords slots, or NULL */
 
   struct dc_buf out;    /* scratch for packets */
   struct dc_buf scratch;

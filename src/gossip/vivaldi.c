@@ -90,6 +90,10 @@ void vivaldi_update(struct dc_gossip *g, uint64_t peer, const struct dc_vivaldi 
                     double rtt_s) {
   if (!(rtt_s >= 0) || rtt_s > 10.0) return; /* Serf refuses RTTs over 10 s */
   double rtt = filter(g, peer, rtt_s);
+  if (g->pcoord) {
+    struct gossip_peer_coord *pc = &g->pcoord[gossip_mix64(peer) % g->cfg.peer_coords];
+    *pc = (struct gossip_peer_coord){peer, rtt, *other};
+  }
   struct dc_vivaldi *c = &g->coord;
   /* Vivaldi step. */
   double dist = dc_vivaldi_distance(c, other);
@@ -117,4 +121,14 @@ void vivaldi_update(struct dc_gossip *g, uint64_t peer, const struct dc_vivaldi 
       vivaldi_init(c);
       return;
     }
+}
+
+int dc_gossip_peer_coord(const struct dc_gossip *g, uint64_t id, struct dc_vivaldi *coord,
+                         double *rtt_s) {
+  if (!g->pcoord || !id) return DC_ENOTFOUND;
+  const struct gossip_peer_coord *pc = &g->pcoord[gossip_mix64(id) % g->cfg.peer_coords];
+  if (pc->id != id) return DC_ENOTFOUND;
+  if (coord) *coord = pc->coord;
+  if (rtt_s) *rtt_s = pc->rtt;
+  return DC_OK;
 }

@@ -143,6 +143,7 @@ void master_api_route(struct dc_master *m, struct dc_httpd_req *r) {
   if (n >= 2 && strcmp(seg[0], "v1") == 0) {
     const char *res = seg[1];
     if (n == 2 && strcmp(res, "health") == 0 && get) return api_health(m, r);
+    if (n == 2 && strcmp(res, "members") == 0 && get) return api_members_list(m, r);
     if (strcmp(res, "nodes") == 0 && get) {
       if (n == 2) return api_nodes_list(m, r);
       if (n == 3) return api_node_show(m, r, seg[2]);

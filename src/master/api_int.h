@@ -23,6 +23,8 @@ void api_masters_remove(struct dc_master *m, struct dc_httpd_req *r,
                         const char *id);
 void api_metrics(struct dc_master *m, struct dc_httpd_req *r);
 void api_nodes_list(struct dc_master *m, struct dc_httpd_req *r);
+/* membership.c: the gossip view (GET /v1/members) */
+void api_members_list(struct dc_master *m, struct dc_httpd_req *r);
 void api_node_show(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 void api_jobs_submit(struct dc_master *m, struct dc_httpd_req *r);
 void api_jobs_list(struct dc_master *m, struct dc_httpd_req *r);

@@ -45,6 +45,14 @@ static json_t *node_json(struct dc_master *m, sqlite3_stmt *s) {
                       json_string((const char *)sqlite3_column_text(s, 13)));
   struct session *ss = master_session_find(m, id);
   json_object_set_new(n, "connected", json_boolean(ss && ss->registered));
+  /* This master's own view, not replicated state. */
+  json_t *gm = master_membership_node_json(m, id);
+  json_object_set_new(n, "gossip", gm ? gm : json_null());
+  struct seen *sn = NULL;
+  for (size_t i = 0; i < m->nseen && !sn; i++)
+    if (!strcmp(m->seen[i].id, id)) sn = &m->seen[i];
+  json_object_set_new(n, "dead_decided_by",
+                      sn && sn->decided_by[0] ? json_string(sn->decided_by) : json_null());
   if (ss && ss->has_hb) {
     const struct dc_msg_heartbeat *hb = &ss->last_hb;
     json_object_set_new(

@@ -4,7 +4,7 @@
  * a master start every node gets a full timeout to reconnect first. */
 #include "master/master_int.h"
 
-static struct seen *seen_get(struct dc_master *m, const char *id) {
+struct seen *master_seen_get(struct dc_master *m, const char *id) {
   for (size_t i = 0; i < m->nseen; i++)
     if (strcmp(m->seen[i].id, id) == 0) return &m->seen[i];
   if (m->nseen == m->capseen) {
@@ -23,20 +23,39 @@ static struct seen *seen_get(struct dc_master *m, const char *id) {
 }
 
 void master_seen(struct dc_master *m, const char *node_hex) {
-  struct seen *s = seen_get(m, node_hex);
+  struct seen *s = master_seen_get(m, node_hex);
   if (!s) return;
   s->last_mono_ms = dc_mono_ms();
 }
 
 static void on_dead(struct dc_master *m, const struct dc_fsm_result *r,
                     void *ud) {
-  struct seen *s = seen_get(m, ud ? (const char *)ud : "");
+  struct seen *s = master_seen_get(m, ud ? (const char *)ud : "");
   if (s) s->dead_proposed = false;
   DC_INFO("detector", "node=%.16s dead code=%s msg=\"%s\"", r->ref,
           dc_err_name(r->code), r->message);
   dc_free(ud);
   m->work_dirty = true;
   master_schedule_soon(m);
+}
+
+void master_propose_dead(struct dc_master *m, struct seen *sn, const char *detector,
+                         const char *reason) {
+  if (sn->dead_proposed) return;
+  struct dc_cmd c = {.type = DC_CMD_NODE_DEAD};
+  if (dc_hex_decode(sn->id, c.u.node_dead.node_id, DC_PK_BYTES)) return;
+  char why[128];
+  snprintf(why, sizeof why, "%s", reason);
+  c.u.node_dead.reason = why;
+  char *idc = dc_strdup(sn->id);
+  if (idc && master_propose(m, &c, on_dead, idc) == DC_OK) {
+    sn->dead_proposed = true;
+    snprintf(sn->decided_by, sizeof sn->decided_by, "%s", detector);
+    DC_WARN("detector", "node=%.16s proposing=dead by=%s reason=\"%s\"", sn->id,
+            detector, reason);
+  } else {
+    dc_free(idc);
+  }
 }
 
 void master_detector_tick(struct dc_master *m) {
@@ -49,26 +68,16 @@ void master_detector_tick(struct dc_master *m) {
   int64_t now = dc_mono_ms();
   while (sqlite3_step(s) == SQLITE_ROW) {
     const char *id = (const char *)sqlite3_column_text(s, 0);
-    struct seen *sn = seen_get(m, id);
+    struct seen *sn = master_seen_get(m, id);
     if (!sn || sn->dead_proposed) continue;
     if (now - sn->last_mono_ms < (int64_t)m->cfg.heartbeat_timeout_ms) continue;
     /* An open session that stopped sending heartbeats is a hung agent. */
     struct session *ss = master_session_find(m, id);
     if (ss && !ss->closed) dc_conn_close(ss->conn, "heartbeat timeout");
-    struct dc_cmd c = {.type = DC_CMD_NODE_DEAD};
-    if (dc_hex_decode(id, c.u.node_dead.node_id, DC_PK_BYTES)) continue;
     char reason[96];
     snprintf(reason, sizeof reason, "no heartbeat for %lld ms",
              (long long)(now - sn->last_mono_ms));
-    c.u.node_dead.reason = reason;
-    char *idc = dc_strdup(id);
-    if (idc && master_propose(m, &c, on_dead, idc) == DC_OK) {
-      sn->dead_proposed = true;
-      DC_WARN("detector", "node=%.16s silent_ms=%lld proposing=dead", id,
-              (long long)(now - sn->last_mono_ms));
-    } else {
-      dc_free(idc);
-    }
+    master_propose_dead(m, sn, "heartbeat", reason);
   }
   sqlite3_finalize(s);
 }

@@ -17,7 +17,7 @@ void dc_master_config_default(struct dc_master_config *c) {
   c->api_port = 8420;
   c->listen_host = "127.0.0.1";
   c->listen_port = 8421;
-  c->heartbeat_timeout_ms = 3000;
+  c->heartbeat_timeout_ms = 0; /* 3000, or 60000 with gossip */
   c->sched_interval_ms = 500;
   c->max_body_bytes = 1u << 20;
   c->request_skew_ms = 300000;
@@ -74,6 +74,7 @@ static void tick_cb(uv_timer_t *t) {
   struct dc_master *m = t->data;
   if (m->parked) master_parked_check(m);
   if (!dc_log_is_leader(m->log)) return;
+  master_membership_tick(m);
   master_detector_tick(m);
   master_learning_tick(m);
   master_reconcile(m);
@@ -100,6 +101,7 @@ static void stop_now(struct dc_master *m) {
   if (m->http) dc_httpd_stop(m->http, on_http_stopped, m);
   m->http = NULL;
   master_sessions_stop(m);
+  master_membership_stop(m);
   master_ledger_stop(m);
   if (m->log) m->log->ops->close(m->log, on_log_closed, m);
   m->log = NULL;
@@ -208,6 +210,7 @@ static int start(struct dc_master *m) {
   else
     snprintf(m->advertise_session, sizeof m->advertise_session, "%s:%u",
              m->cfg.listen_host, dc_listener_port(m->listener));
+  if ((rc = master_membership_start(m))) return rc;
   /* The log last: becoming leader may act at once, on everything above. */
   if ((rc = master_log_start(m))) return rc;
   uv_timer_start(&m->tick, tick_cb, m->cfg.sched_interval_ms,
@@ -231,6 +234,11 @@ int dc_master_run(const struct dc_master_config *cfg) {
   m->cfg = *cfg;
   m->loop = uv_default_loop();
   m->started_mono_ms = dc_mono_ms();
+  /* With gossip deciding, the heartbeat timeout is only a fallback: well
+   * above gossip's worst-case detection (docs/gossip.md). */
+  if (m->cfg.heartbeat_timeout_ms == 0)
+    m->cfg.heartbeat_timeout_ms =
+        m->cfg.gossip_addr && *m->cfg.gossip_addr ? 60000 : 3000;
   int rc = start(m);
   if (rc) {
     stop(m);

@@ -17,7 +17,8 @@ struct dc_master_config {
   uint16_t api_port;                /* 0 = any free port (written to api.port) */
   const char *listen_host;          /* provider sessions */
   uint16_t listen_port;             /* 0 = any (written to session.port) */
-  uint32_t heartbeat_timeout_ms;    /* a provider silent this long is dead */
+  uint32_t heartbeat_timeout_ms;    /* a provider silent this long is dead
+                                       (0: 3000, or 60000 with gossip on) */
   uint32_t sched_interval_ms;       /* placement pass period when idle */
   uint32_t max_body_bytes;          /* API request bodies */
   uint32_t request_skew_ms;         /* accepted clock skew of signed requests */
@@ -50,6 +51,12 @@ struct dc_master_config {
   uint32_t block_max;               /* dev genesis: seal after this many */
   uint32_t tx_rate;                 /* transactions per second per account */
   uint32_t tx_pending_max;          /* unapplied transactions per account */
+  /* Gossip membership (off unless gossip_addr is set). */
+  const char *gossip_addr;          /* IP:port, UDP and TCP */
+  const char *gossip_join;          /* seeds IP:port[,...] */
+  const char *gossip_keys;          /* HEX[,HEX...], first primary */
+  const char *gossip_key_file;      /* one HEX per line, first primary */
+  bool gossip_fast;               /* 500/250 ms probes (LAN only) */
 };
 
 void dc_master_config_default(struct dc_master_config *c);

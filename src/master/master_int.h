@@ -3,6 +3,7 @@
 #ifndef DC_MASTER_INT_H
 #define DC_MASTER_INT_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "base/base.h"
 #include "crypto/crypto.h"
 #include "fsm/fsm.h"
+#include "gossip/gossip.h"
 #include "httpd/httpd.h"
 #include "ledger/ledger.h"
 #include "log/log.h"
@@ -44,6 +46,8 @@ struct seen {
   char id[2 * DC_PK_BYTES + 1];
   int64_t last_mono_ms;
   bool dead_proposed;
+  char decided_by[16];      /* "gossip" or "heartbeat": the last detector
+                               that proposed this node dead (this master) */
 };
 
 /* A read waiting until this master has applied a given index. */
@@ -99,6 +103,7 @@ struct dc_master {
   struct session *sessions;
   struct seen *seen;
   size_t nseen, capseen;
+  struct dc_gossip_node *gossip; /* NULL: gossip off */
   uv_timer_t tick;          /* failure detector + periodic reconcile */
   uv_timer_t sched;         /* placement pass */
   uv_signal_t sigint, sigterm;
@@ -203,6 +208,18 @@ int master_session_live_count(struct dc_master *m);
 
 /* detector.c */
 void master_seen(struct dc_master *m, const char *node_hex);
+struct seen *master_seen_get(struct dc_master *m, const char *node_hex);
+/* Proposes NODE_DEAD for node_hex, decided by detector ("gossip" or
+ * "heartbeat") with reason; once until the result is applied. */
+void master_propose_dead(struct dc_master *m, struct seen *sn, const char *detector,
+                         const char *reason);
+
+/* membership.c: the master as a gossip member */
+int master_membership_start(struct dc_master *m);
+void master_membership_tick(struct dc_master *m);
+void master_membership_stop(struct dc_master *m);
+/* The gossip view of a provider (NULL if gossip is off or it is unknown). */
+json_t *master_membership_node_json(struct dc_master *m, const char *node_hex);
 void master_detector_tick(struct dc_master *m);
 
 /* learning.c */

@@ -120,6 +120,7 @@ static void on_frame(struct dc_conn *c, uint8_t type, uint8_t version,
       p->backoff_ms = 0;
       p->failed_in_row = 0;
       DC_INFO("agent", "registered with master");
+      provider_member_session(p);
       /* Results the master has not acknowledged yet go again. */
       provider_resend_results(p);
       heartbeat_cb(&p->heartbeat);
@@ -160,7 +161,9 @@ static void on_close(struct dc_conn *c, int err, const char *reason, void *ud) {
   (void)c;
   struct dc_provider *p = ud;
   p->conn = NULL;
+  bool was_ready = p->ready;
   p->ready = false;
+  if (was_ready && !p->stopping) provider_member_session(p);
   if (!p->stopping)
     DC_WARN("agent", "session closed err=%s reason=\"%s\"", dc_err_name(err),
             reason ? reason : "");
@@ -188,6 +191,7 @@ static void stop(struct dc_provider *p) {
   uv_close((uv_handle_t *)&p->sigint, NULL);
   uv_close((uv_handle_t *)&p->sigterm, NULL);
   if (p->conn) dc_conn_close(p->conn, "provider shutting down");
+  provider_member_stop(p);
   dc_sandbox_close(&p->sb);
 }
 
@@ -241,6 +245,7 @@ int dc_provider_run(const struct dc_provider_config *cfg) {
   if (!rc && (rc = dc_sandbox_init(&p->sb, p->loop, &sc)))
     DC_ERROR("agent", "sandbox: %s (the agent must run as root)", dc_strerror(rc));
   if (!rc) rc = provider_discover(p);
+  if (!rc) rc = provider_member_start(p);
   if (!rc) {
     char hex[DC_PK_HEX_LEN + 1];
     dc_identity_hex(&p->id, hex);

@@ -33,6 +33,12 @@ struct dc_provider_config {
   const char *classes;           /* "compute" */
   const char *labels_json;       /* "{}" */
   uint32_t heartbeat_ms;         /* 1000 */
+  /* Gossip membership (off unless gossip_addr is set). */
+  const char *gossip_addr;       /* IP:port, UDP and TCP */
+  const char *gossip_join;       /* the masters' gossip IP:port[,...] */
+  const char *gossip_keys;       /* HEX[,HEX...], first primary */
+  const char *gossip_key_file;   /* one HEX per line, first primary */
+  bool gossip_fast;               /* 500/250 ms probes (LAN only) */
 };
 
 void dc_provider_config_default(struct dc_provider_config *c);

@@ -8,6 +8,7 @@
 
 #include "base/base.h"
 #include "crypto/crypto.h"
+#include "gossip/gossip.h"
 #include "net/net.h"
 #include "proto/proto.h"
 #include "provider/provider.h"
@@ -70,6 +71,7 @@ struct dc_provider {
   char tasks_dir[4096];
   struct tick_chan *chans;
   size_t nchans, capchans;
+  struct dc_gossip_node *gossip; /* NULL: gossip off */
 };
 
 /* ticks.c */
@@ -87,6 +89,12 @@ void provider_ack(struct dc_provider *p, const char *task_id, uint32_t attempt);
 void provider_resend_results(struct dc_provider *p);
 struct ptask *provider_find(struct dc_provider *p, const char *task_id,
                             uint32_t attempt);
+
+/* member.c: the agent as a gossip member */
+int provider_member_start(struct dc_provider *p);
+/* The session changed (registered or lost): re-tag. */
+void provider_member_session(struct dc_provider *p);
+void provider_member_stop(struct dc_provider *p);
 
 /* agent.c */
 int provider_send(struct dc_provider *p, const struct dc_msg *m);

@@ -45,7 +45,7 @@ def finish():
 
 class Cloud:
     def __init__(self, providers=3, hb_timeout_ms=3000, restart=True, masters=1,
-                 extra_env=None):
+                 extra_env=None, dev_args=None, start_timeout=60):
         self.dir = tempfile.mkdtemp(prefix="dc-e2e-")
         self.home = os.path.join(self.dir, "home")
         self.port = free_port()
@@ -61,7 +61,7 @@ class Cloud:
              os.path.join(self.dir, "cloud"), "--api", f"127.0.0.1:{self.port}",
              "--masters", str(masters),
              "--heartbeat-timeout-ms", str(hb_timeout_ms),
-             "--restart=" + ("true" if restart else "false")],
+             "--restart=" + ("true" if restart else "false")] + (dev_args or []),
             stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         if masters > 1:
             urls = os.path.join(self.dir, "cloud", "api.urls")
@@ -71,7 +71,7 @@ class Cloud:
             with open(urls) as f:
                 self.apis = f.read().strip().split(",")
             self.env["DEEPCLOUD_API"] = ",".join(self.apis)
-        self.wait_providers(providers, 60)
+        self.wait_providers(providers, start_timeout)
 
     def leader_api(self, timeout=30):
         """The API URL of the master that says it leads (waits for one)."""
