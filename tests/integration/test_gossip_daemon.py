@@ -18,10 +18,12 @@ from harness import Cloud, check, finish
 
 N = int(os.environ.get("DC_GOSSIP_PROVIDERS", "50"))
 KILL = 5
-# The target (p99 <= 5.4 s) is checked on the timing under test:
-# --gossip-fast (500/250 ms probes) unless DC_GOSSIP_FAST=0 selects the
-# default memberlist timing.
-FAST = os.environ.get("DC_GOSSIP_FAST", "1") != "0"
+# The default gossip timing (memberlist's LAN: 1 s probes, 500 ms timeout)
+# unless DC_GOSSIP_FAST=1 selects --gossip-fast (500/250 ms): fast timing
+# made false positives under CPU load (ASan builds of 50 agents on 2
+# cores), which is what this test must not accept. The detection target is
+# a benchmark figure (bench/gossip/bench_gossip_daemon.py runs both).
+FAST = os.environ.get("DC_GOSSIP_FAST", "0") == "1"
 RESTART_DELAY_S = 45  # long enough that gossip, not a restart, answers first
 
 TS = re.compile(r"^ts=(\S+Z) ")
