@@ -61,7 +61,9 @@ int master_learning_start(struct dc_master *m) {
   int rc = dc_rtpred_new(&c, &m->rtpred);
   if (rc) return rc;
   m->reliab_ids = dc_calloc(RELIAB_NODES, sizeof *m->reliab_ids);
-  if (!m->reliab_ids || (rc = dc_reliab_new(RELIAB_NODES, &m->reliab))) return DC_ENOMEM;
+  m->reliab_map = dc_calloc(2 * RELIAB_NODES, sizeof *m->reliab_map);
+  if (!m->reliab_ids || !m->reliab_map || dc_reliab_new(RELIAB_NODES, &m->reliab))
+    return DC_ENOMEM;
   char path[4200];
   model_path(m, path, sizeof path);
   if (dc_rtpred_load(m->rtpred, path) == DC_OK)
@@ -95,70 +97,67 @@ static void train_done(uv_work_t *w, int status) {
           dc_rtpred_observed(m->rtpred), dc_rtpred_retrains(m->rtpred));
 }
 
+/* Node ids are hex of random keys: their first 16 digits hash well. */
+static size_t id_hash(const char *hex) {
+  uint64_t v = 0;
+  for (int i = 0; i < 16 && hex[i]; i++)
+    v = v << 4 | (uint64_t)(hex[i] <= '9' ? hex[i] - '0' : (hex[i] | 32) - 'a' + 10);
+  return (size_t)(v * 0x9E3779B97F4A7C15ull >> 32);
+}
+
+/* Called for every node of every placement pass: a hash probe, not a scan. */
 size_t master_reliab_slot(struct dc_master *m, const char *node_hex) {
-  for (size_t i = 0; i < m->nreliab; i++)
-    if (!strcmp(m->reliab_ids[i], node_hex)) return i;
+  size_t mask = 2 * RELIAB_NODES - 1, h = id_hash(node_hex) & mask;
+  for (; m->reliab_map[h]; h = (h + 1) & mask)
+    if (!strcmp(m->reliab_ids[m->reliab_map[h] - 1], node_hex)) return m->reliab_map[h] - 1;
   if (m->nreliab == RELIAB_NODES) return SIZE_MAX;
   snprintf(m->reliab_ids[m->nreliab], sizeof m->reliab_ids[0], "%s", node_hex);
-  return m->nreliab++;
+  m->reliab_map[h] = (uint32_t)++m->nreliab;
+  return m->nreliab - 1;
 }
 
-/* Attempts lost with their provider count against that provider. */
-static void learn_losses(struct dc_master *m) {
-  static const char *sql =
-      "SELECT seq, node_id FROM task_events WHERE state = 'lost' AND seq > ?1"
-      " AND node_id IS NOT NULL ORDER BY seq LIMIT ?2";
-  sqlite3_stmt *s = master_read_stmt(m, sql);
-  if (!s) return;
-  sqlite3_bind_int64(s, 1, m->learn_event_seq);
-  sqlite3_bind_int(s, 2, LEARN_BATCH);
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    m->learn_event_seq = sqlite3_column_int64(s, 0);
-    size_t k = master_reliab_slot(m, (const char *)sqlite3_column_text(s, 1));
-    dc_reliab_observe(m->reliab, k, false, 0, 0);
-  }
-  sqlite3_reset(s);
-}
-
-/* Feeds tasks that finished since the last look, oldest first; starts a
- * fit when enough are new. */
+/* Feeds what happened since the last look, in log order, from the task
+ * events (a range of their primary key, however long the history): a
+ * success teaches the runtime model and its provider's speed, an attempt
+ * lost with its provider counts against that provider. Starts a fit when
+ * enough are new. */
 void master_learning_tick(struct dc_master *m) {
   if (!m->rtpred || m->stopping) return;
   int64_t now = dc_mono_ms();
   if (now - m->learn_last_ms < LEARN_EVERY_MS) return;
   m->learn_last_ms = now;
   static const char *sql =
-      "SELECT t.finished_ms, t.wall_ms, t.cpu_millis, t.memory_mb, t.timeout_s,"
-      " t.created_ms, j.owner, j.name || '/' || t.name, t.id, t.node_id"
-      " FROM tasks t JOIN jobs j ON j.id = t.job_id"
-      " WHERE t.state = 'succeeded' AND (t.finished_ms > ?1 OR"
-      " (t.finished_ms = ?1 AND t.id > ?2)) ORDER BY t.finished_ms, t.id LIMIT ?3";
+      "SELECT e.seq, e.state, e.node_id, t.wall_ms, t.cpu_millis, t.memory_mb,"
+      " t.timeout_s, t.created_ms, j.owner, j.name || '/' || t.name"
+      " FROM task_events e JOIN tasks t ON t.id = e.task_id"
+      " JOIN jobs j ON j.id = t.job_id"
+      " WHERE e.seq > ?1 AND e.state IN ('succeeded', 'lost')"
+      " ORDER BY e.seq LIMIT ?2";
   sqlite3_stmt *s = master_read_stmt(m, sql);
   if (!s) return;
-  sqlite3_bind_int64(s, 1, m->learn_ms);
-  sqlite3_bind_text(s, 2, m->learn_id, -1, SQLITE_TRANSIENT);
-  sqlite3_bind_int(s, 3, LEARN_BATCH);
+  sqlite3_bind_int64(s, 1, m->learn_seq);
+  sqlite3_bind_int(s, 2, LEARN_BATCH);
   while (sqlite3_step(s) == SQLITE_ROW) {
-    struct dc_pred_job f;
-    master_task_features((const char *)sqlite3_column_text(s, 6),
-                         (const char *)sqlite3_column_text(s, 7),
-                         (uint32_t)sqlite3_column_int64(s, 2),
-                         (uint64_t)sqlite3_column_int64(s, 3),
-                         (uint32_t)sqlite3_column_int64(s, 4),
-                         sqlite3_column_int64(s, 5), &f);
-    double actual = (double)sqlite3_column_int64(s, 1) / 1000.0;
-    /* Speed: how the node did against what the model expected of it. */
-    const char *node = (const char *)sqlite3_column_text(s, 9);
-    if (node) {
-      double expected = master_predict_runtime(m, &f);
-      dc_reliab_observe(m->reliab, master_reliab_slot(m, node), true, expected, actual);
+    m->learn_seq = sqlite3_column_int64(s, 0);
+    const char *node = (const char *)sqlite3_column_text(s, 2);
+    size_t k = node ? master_reliab_slot(m, node) : SIZE_MAX;
+    if (strcmp((const char *)sqlite3_column_text(s, 1), "succeeded") != 0) {
+      dc_reliab_observe(m->reliab, k, false, 0, 0);
+      continue;
     }
+    struct dc_pred_job f;
+    master_task_features((const char *)sqlite3_column_text(s, 8),
+                         (const char *)sqlite3_column_text(s, 9),
+                         (uint32_t)sqlite3_column_int64(s, 4),
+                         (uint64_t)sqlite3_column_int64(s, 5),
+                         (uint32_t)sqlite3_column_int64(s, 6),
+                         sqlite3_column_int64(s, 7), &f);
+    double actual = (double)sqlite3_column_int64(s, 3) / 1000.0;
+    /* Speed: how the node did against what the model expected of it. */
+    dc_reliab_observe(m->reliab, k, true, master_predict_runtime(m, &f), actual);
     if (dc_rtpred_observe(m->rtpred, &f, actual) == DC_OK) m->learn_new++;
-    m->learn_ms = sqlite3_column_int64(s, 0);
-    snprintf(m->learn_id, sizeof m->learn_id, "%s", (const char *)sqlite3_column_text(s, 8));
   }
   sqlite3_reset(s);
-  learn_losses(m);
   if (m->train_busy || m->learn_new < TRAIN_MIN_NEW) return;
   struct train_job *j = dc_calloc(1, sizeof *j);
   if (!j) return;
@@ -190,4 +189,6 @@ void master_learning_free(struct dc_master *m) {
   m->reliab = NULL;
   dc_free(m->reliab_ids);
   m->reliab_ids = NULL;
+  dc_free(m->reliab_map);
+  m->reliab_map = NULL;
 }

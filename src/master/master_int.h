@@ -145,14 +145,13 @@ struct dc_master {
   int policy;               /* enum dc_sched_kind, or -1 for v0 "spread" */
   struct dc_rtpred *rtpred; /* runtime model of this master's history */
   int64_t learn_last_ms;    /* last look at finished tasks (monotonic) */
-  int64_t learn_ms;         /* watermark: finished_ms, id of the last fed */
-  char learn_id[96];
+  int64_t learn_seq;        /* watermark: the last task event fed */
   uint64_t learn_new;       /* fed since the last fit */
   bool train_busy;          /* a fit is on the thread pool */
   struct dc_reliab *reliab; /* per-node failure and speed posteriors */
   char (*reliab_ids)[2 * DC_PK_BYTES + 1]; /* node id of each slot */
+  uint32_t *reliab_map;     /* open addressing on the id: slot + 1, 0 empty */
   size_t nreliab;
-  int64_t learn_event_seq;  /* watermark in task_events (lost attempts) */
   /* metrics */
   uint64_t placement_hist[METRIC_LAT_BUCKETS + 1];
   double placement_sum_ms;

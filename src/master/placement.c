@@ -235,9 +235,11 @@ static void dominant_shares(struct dc_master *m, const struct dc_sched_node *sn,
     mem += (double)sn[i].memory_mb;
   }
   static const char *sql =
-      "SELECT j.owner, SUM(t.cpu_millis), SUM(t.memory_mb) FROM tasks t"
-      " JOIN jobs j ON j.id = t.job_id WHERE t.state IN ('assigned','running')"
-      " GROUP BY j.owner";
+      /* From the live nodes through tasks_node(node_id, state) (CROSS JOIN
+       * fixes that order): a pass must not scan the whole task history. */
+      "SELECT j.owner, SUM(t.cpu_millis), SUM(t.memory_mb) FROM nodes n"
+      " CROSS JOIN tasks t ON t.node_id = n.id AND t.state IN ('assigned','running')"
+      " JOIN jobs j ON j.id = t.job_id WHERE n.state = 'alive' GROUP BY j.owner";
   sqlite3_stmt *s = master_read_stmt(m, sql);
   if (!s || cpu <= 0 || mem <= 0) return;
   while (sqlite3_step(s) == SQLITE_ROW) {
@@ -303,6 +305,8 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
                                      .near_lon = t->near_lon};
   }
   dominant_shares(m, sn, nn, uowner, nusers, share);
+  /* One local transaction for the pass's explanations, not one each. */
+  sqlite3_exec(m->ldb, "BEGIN", NULL, NULL, NULL);
   struct dc_sched_ctx ctx = {.kind = (enum dc_sched_kind)m->policy,
                              .rng = 0x9E3779B97F4A7C15ull};
   dc_sched_weights_default(&ctx.w);
@@ -366,6 +370,7 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
     dc_free(why);
     g0 = g1;
   }
+  sqlite3_exec(m->ldb, "COMMIT", NULL, NULL, NULL);
 done:
   dc_free(res);
   dc_free(disk_used);
