@@ -73,16 +73,21 @@ int fsm_meta_set(struct dc_fsm *f, const char *key, int64_t value) {
   return fsm_step_done(f, s);
 }
 
-static int meta_get(struct dc_fsm *f, const char *key, int64_t *out) {
+int fsm_meta_read(sqlite3 *db, const char *key, int64_t *out) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(f->db, "SELECT value FROM meta WHERE key = ?1", -1,
-                         &s, NULL) != SQLITE_OK)
-    return db_err(f, "meta");
+  *out = 0;
+  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &s,
+                         NULL) != SQLITE_OK)
+    return DC_EDB;
   sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
   int rc = sqlite3_step(s);
-  *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+  if (rc == SQLITE_ROW) *out = sqlite3_column_int64(s, 0);
   sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? DC_OK : db_err(f, "meta");
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? DC_OK : DC_EDB;
+}
+
+static int meta_get(struct dc_fsm *f, const char *key, int64_t *out) {
+  return fsm_meta_read(f->db, key, out) ? db_err(f, "meta") : DC_OK;
 }
 
 int fsm_task_event(struct dc_fsm *f, const char *task_id, uint32_t attempt,

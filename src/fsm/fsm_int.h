@@ -32,6 +32,8 @@ sqlite3_stmt *fsm_stmt(struct dc_fsm *f, const char *sql);
 int fsm_step_done(struct dc_fsm *f, sqlite3_stmt *s);
 int fsm_exec(struct dc_fsm *f, const char *sql);
 int fsm_meta_set(struct dc_fsm *f, const char *key, int64_t value);
+/* A meta value of any database of ours (0 when absent). Errors: DC_EDB. */
+int fsm_meta_read(sqlite3 *db, const char *key, int64_t *out);
 
 /* Appends an event to a task's history. */
 int fsm_task_event(struct dc_fsm *f, const char *task_id, uint32_t attempt,

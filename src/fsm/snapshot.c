@@ -32,19 +32,6 @@ int dc_fsm_snapshot(struct dc_fsm *f, uint8_t **out, size_t *len,
 
 void dc_fsm_snapshot_free(uint8_t *image) { sqlite3_free(image); }
 
-static int meta_of(sqlite3 *db, const char *key, int64_t *v) {
-  sqlite3_stmt *s = NULL;
-  *v = 0;
-  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &s,
-                         NULL) != SQLITE_OK)
-    return DC_EDB;
-  sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) *v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? DC_OK : DC_EDB;
-}
-
 /* Opens a read-only in-memory copy of an image. OUT: *out. */
 static int open_image(const uint8_t *image, size_t len, sqlite3 **out,
                       struct dc_errmsg *err) {
@@ -83,7 +70,7 @@ int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
   struct dc_errmsg err = {{0}};
   int64_t v = 0;
   if (open_image(image, len, &mem, &err)) return DC_EPROTO;
-  int rc = meta_of(mem, "applied_index", &v);
+  int rc = fsm_meta_read(mem, "applied_index", &v);
   sqlite3_close(mem);
   *out = (uint64_t)v;
   return rc ? DC_EPROTO : DC_OK;
@@ -95,8 +82,8 @@ int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
   int rc = open_image(image, len, &mem, err);
   if (rc) return rc;
   int64_t applied = 0, schema = 0;
-  if (meta_of(mem, "applied_index", &applied) ||
-      meta_of(mem, "schema_version", &schema)) {
+  if (fsm_meta_read(mem, "applied_index", &applied) ||
+      fsm_meta_read(mem, "schema_version", &schema)) {
     dc_errmsg_set(err, "restore: image has no readable meta table");
     sqlite3_close(mem);
     return DC_EPROTO;

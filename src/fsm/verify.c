@@ -221,11 +221,7 @@ static int count_txs(sqlite3 *db, uint64_t *out) {
 static int replay_tail(struct vctx *v) {
   sqlite3_stmt *s = NULL;
   int64_t applied = 0;
-  if (sqlite3_prepare_v2(v->src, "SELECT value FROM meta WHERE key ="
-                         " 'applied_index'", -1, &s, NULL) != SQLITE_OK)
-    return DC_EDB;
-  if (sqlite3_step(s) == SQLITE_ROW) applied = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
+  if (fsm_meta_read(v->src, "applied_index", &applied)) return DC_EDB;
   if (sqlite3_prepare_v2(v->src, "SELECT idx, COALESCE(code, 0), data FROM log"
                          " WHERE idx > ?1 ORDER BY idx", -1, &s, NULL) != SQLITE_OK)
     return DC_EDB;
