@@ -230,6 +230,25 @@ try:
         token = f.read().strip()
     r = cloud.cli("master", "remove", str(new_id), "--token", "wrong", check_rc=False)
     check(r.returncode != 0 and "token" in r.stderr.lower(), "a wrong cluster token is refused")
+
+    # Malformed requests are refused with a reason and change nothing.
+    n_before = len(cloud.cli_json("master", "list")["masters"])
+    bad = json.dumps({"id": 5, "raft_addr": "127.0.0.1:1", "colour": 1})
+    fn = os.path.join(cloud.dir, "bad-master.json")
+    with open(fn, "w") as f:
+        f.write(bad)
+    hdr = json.loads(cloud.cli("api", "POST", "/v1/masters", "--data", fn,
+                               "--headers-only").stdout)
+    hdr["X-DC-Cluster-Token"] = token
+    st, body = cloud.http("POST", "/v1/masters", bad, headers=hdr, api=cloud.leader_api())
+    check(st == 400 and "colour" in json.dumps(body),
+          f"an unknown field in a membership request is refused ({st})")
+    check(len(cloud.cli_json("master", "list")["masters"]) == n_before,
+          "and the configuration is unchanged")
+    st, _ = cloud.http("GET", "/v1/jobs", headers={"X-DC-Min-Index": "abc"})
+    check(st == 400, f"a malformed X-DC-Min-Index is refused ({st})")
+    st, _ = cloud.http("GET", "/v1/jobs", headers={"X-DC-Consistency": "sometimes"})
+    check(st == 400, f"an unknown X-DC-Consistency is refused ({st})")
     r = cloud.cli("master", "remove", str(new_id), "--token", token, check_rc=False)
     check(r.returncode == 0, f"master remove: {r.stdout.strip()} {r.stderr.strip()}")
     lst = cloud.cli_json("master", "list")
