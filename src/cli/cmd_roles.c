@@ -108,7 +108,7 @@ int cli_master(int argc, char **argv) {
 int cli_provider(int argc, char **argv) {
   struct dc_provider_config cfg;
   dc_provider_config_default(&cfg);
-  const char *master = "127.0.0.1:8421", *level = "info";
+  const char *master = "127.0.0.1:8421", *level = "info", *role = "fixed";
   struct opt opts[] = {
       {"data-dir", OPT_STR, &cfg.data_dir, "key and task work dirs (default ./deepcloud-provider)"},
       {"master", OPT_STR, &master, "every master's session host:port, comma-separated (default 127.0.0.1:8421)"},
@@ -123,6 +123,7 @@ int cli_provider(int argc, char **argv) {
       {"lat", OPT_F64, &cfg.lat, "latitude"},
       {"lon", OPT_F64, &cfg.lon, "longitude"},
       {"classes", OPT_STR, &cfg.classes, "service classes, comma-separated (default compute)"},
+      {"role", OPT_STR, &role, "fixed (serve every class listed) or dynamic (serve the one class the masters assign; default fixed)"},
       {"labels", OPT_STR, &cfg.labels_json, "labels as a JSON object of strings"},
       {"heartbeat-ms", OPT_U32, &cfg.heartbeat_ms, "heartbeat period (default 1000)"},
       {"gossip-addr", OPT_STR, &cfg.gossip_addr, "gossip membership on IP:port, UDP and TCP (default: off)"},
@@ -160,6 +161,12 @@ int cli_provider(int argc, char **argv) {
   }
   if (cfg.lat < -90 || cfg.lat > 90 || cfg.lon < -180 || cfg.lon > 180) {
     fprintf(stderr, "error: --lat must be within ±90 and --lon within ±180\n");
+    return 2;
+  }
+  if (!strcmp(role, "fixed") || !strcmp(role, "dynamic")) {
+    cfg.role = !strcmp(role, "dynamic");
+  } else {
+    fprintf(stderr, "error: --role is fixed or dynamic, not \"%s\"\n", role);
     return 2;
   }
   json_error_t je;

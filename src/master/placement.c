@@ -45,16 +45,23 @@ void master_schedule_soon(struct dc_master *m) {
   if (!m->assign_in_flight) uv_timer_start(&m->sched, sched_cb, 0, 0);
 }
 
+/* The classes a node serves now: a dynamic provider serves the one cluster
+ * the masters put it in (schema v4), a fixed one every class it declares. */
+#define NODE_SERVES "CASE WHEN n.role = 'dynamic' THEN n.cluster ELSE n.classes END"
+#define LOAD_NODES(classes)                                                    \
+  "SELECT n.id, n.cpu_millis, n.memory_mb, n.disk_mb, n.gpu,"                  \
+  " n.price_cpu_hour, n.lat, n.lon, " classes ", n.labels,"                    \
+  " IFNULL(SUM(t.cpu_millis),0), IFNULL(SUM(t.memory_mb),0),"                  \
+  " IFNULL(SUM(t.disk_mb),0), IFNULL(SUM(t.gpu),0)"                            \
+  " FROM nodes n LEFT JOIN tasks t ON t.node_id = n.id AND"                    \
+  " t.state IN ('assigned','running') WHERE n.state='alive'"                   \
+  " GROUP BY n.id ORDER BY n.id LIMIT ?1"
+
 static int load_nodes(struct dc_master *m, struct node_row **out, size_t *n) {
-  static const char *sql =
-      "SELECT n.id, n.cpu_millis, n.memory_mb, n.disk_mb, n.gpu,"
-      " n.price_cpu_hour, n.lat, n.lon, n.classes, n.labels,"
-      " IFNULL(SUM(t.cpu_millis),0), IFNULL(SUM(t.memory_mb),0),"
-      " IFNULL(SUM(t.disk_mb),0), IFNULL(SUM(t.gpu),0)"
-      " FROM nodes n LEFT JOIN tasks t ON t.node_id = n.id AND"
-      " t.state IN ('assigned','running') WHERE n.state='alive'"
-      " GROUP BY n.id ORDER BY n.id LIMIT ?1";
-  sqlite3_stmt *s = master_read_stmt(m, sql);
+  static const char *sql_v4 = LOAD_NODES(NODE_SERVES);
+  static const char *sql_v3 = LOAD_NODES("n.classes");
+  sqlite3_stmt *s =
+      master_read_stmt(m, dc_fsm_schema_version(m->fsm) >= 4 ? sql_v4 : sql_v3);
   if (!s) return DC_EDB;
   sqlite3_bind_int(s, 1, PLACE_NODES_MAX);
   struct node_row *v = NULL;
