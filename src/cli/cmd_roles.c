@@ -32,6 +32,9 @@ int cli_master(int argc, char **argv) {
   bool sync_normal = false;
   struct opt opts[] = {
       {"policy", OPT_STR, &cfg.policy, "matching policy: learned (default), spread, first-fit, best-fit, k8s, random, fgd"},
+      {"cluster-interval-ms", OPT_U32, &cfg.cluster_interval_ms, "regroup providers and move dynamic ones this often (default 30000; 0 = off)"},
+      {"forecast-bucket-s", OPT_U32, &cfg.forecast_bucket_s, "demand is counted per bucket of this many seconds (default 3600)"},
+      {"forecast-season", OPT_U32, &cfg.forecast_season, "buckets in one seasonal cycle (default 24: a day of hours)"},
       {"raft-addr", OPT_STR, &cfg.raft_addr, "replicate with raft, listening on host:port (3 or 5 masters)"},
       {"bootstrap", OPT_BOOL, &cfg.bootstrap, "start a new cluster with this master as its first member"},
       {"join", OPT_STR, &cfg.join_url, "API URL of a cluster member to join through"},
