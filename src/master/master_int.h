@@ -152,6 +152,8 @@ struct dc_master {
   char (*reliab_ids)[2 * DC_PK_BYTES + 1]; /* node id of each slot */
   uint32_t *reliab_map;     /* open addressing on the id: slot + 1, 0 empty */
   size_t nreliab;
+  double *node_work;        /* per slot: core-seconds of work done, decayed
+                               with a one-hour time constant (provider shares) */
   struct shards *shards;    /* service clusters (service_clusters.c) */
   /* metrics */
   uint64_t placement_hist[METRIC_LAT_BUCKETS + 1];

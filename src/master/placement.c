@@ -279,7 +279,10 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
   struct dc_sched_alloc *allocs = dc_calloc(nt ? nt : 1, sizeof *allocs);
   char (*uowner)[2 * DC_PK_BYTES + 1] = dc_calloc(nt + 1, sizeof *uowner);
   double *share = dc_calloc(nt + 1, sizeof *share);
-  if (!res || !disk_used || !cand || !reqs || !node_of || !allocs || !uowner || !share)
+  double *work = dc_calloc(nn ? nn : 1, sizeof *work);
+  double *fair = dc_calloc(nn ? nn : 1, sizeof *fair);
+  if (!res || !disk_used || !cand || !reqs || !node_of || !allocs || !uowner || !share ||
+      !work || !fair)
     goto done;
   for (size_t i = 0; i < nn; i++) {
     res[i] = (struct dc_sched_res){
@@ -296,6 +299,7 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
     size_t k = master_reliab_slot(m, sn[i].id);
     res[i].speed = m->reliab && k != SIZE_MAX ? dc_reliab_speed(m->reliab, k) : 1.0;
     res[i].fail_prob = m->reliab && k != SIZE_MAX ? dc_reliab_fail_prob(m->reliab, k) : 0;
+    work[i] = m->node_work && k != SIZE_MAX ? m->node_work[k] : 0;
   }
   /* Owners as small user ids (1..), for DRF. */
   size_t nusers = 1;
@@ -318,6 +322,10 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
                              .rng = 0x9E3779B97F4A7C15ull};
   dc_sched_weights_default(&ctx.w);
   bool batch = ctx.kind == DC_SCHED_LEARNED;
+  /* Proportional shares across providers, from the recent work each did
+   * (learning.c); the learned cost only. */
+  dc_sched_provider_fair(res, nn, work, ctx.w.provider_fair, fair);
+  if (batch) ctx.provider_fair = fair;
   for (size_t g0 = 0; g0 < nt;) {
     const struct dc_sched_task *t0 = &tasks[g0];
     size_t g1 = g0 + 1;
@@ -387,6 +395,8 @@ done:
   dc_free(allocs);
   dc_free(uowner);
   dc_free(share);
+  dc_free(work);
+  dc_free(fair);
 }
 
 static void place(struct dc_master *m) {

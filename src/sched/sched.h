@@ -152,6 +152,8 @@ struct dc_sched_weights {         /* the learned policy's cost terms */
   double risk;                    /* probability of losing the work */
   double pack;                    /* leftover share after placement (bin packing) */
   double distance;                /* per 1,000 km from the task's `near` point */
+  double provider_fair;           /* proportional shares across providers
+                                     (dc_sched_provider_fair) */
 };
 
 struct dc_sched_ctx {             /* caller-owned; all-zero + kind is valid */
@@ -165,6 +167,9 @@ struct dc_sched_ctx {             /* caller-owned; all-zero + kind is valid */
    * start are scored. Clusters up to DC_SCHED_SCORE_ALL nodes are always
    * scored whole. */
   size_t next_start;
+  /* Proportional shares across providers: the learned cost of node i gets
+   * provider_fair[i] added (from dc_sched_provider_fair). NULL = none. */
+  const double *provider_fair;
   /* Private cache of fragmentation per (node, type), keyed by node version;
    * see dc_sched_ctx_cache. */
   double *frag_cache;
@@ -329,5 +334,15 @@ void dc_shard_plan(const struct dc_shard_node *nodes, size_t n,
                    const struct dc_shard_class *classes, size_t nclasses,
                    double min_shortfall, size_t max_moves,
                    struct dc_shard_move *moves, size_t *nmoves);
+
+/* ---- Proportional shares across providers ----
+ * Node j's proportional share is its part of the cluster's cpu; its actual
+ * share is its part of the recent work (work[j], e.g. core-seconds assigned
+ * over a window). OUT: fair[j] = w × clamp(actual / proportional − 1, −1, 1):
+ * a provider that had more than its share costs up to w more, one that had
+ * less up to w less, so among near-equal candidates the under-served one
+ * wins. Every value is 0 when no work or no cpu is recorded. */
+void dc_sched_provider_fair(const struct dc_sched_res *nodes, size_t n,
+                            const double *work, double w, double *fair);
 
 #endif /* DC_SCHED_H */
