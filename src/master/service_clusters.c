@@ -444,6 +444,9 @@ static void forecast_done(uv_work_t *w, int status) {
   if (status == 0 && !m->stopping && dc_log_is_leader(m->log)) {
     s->runs++;
     s->k = j->k;
+    /* Nobody to group or move yet: look again at the next tick rather than
+     * a whole interval later (a fresh cloud's providers are registering). */
+    if (!j->nnodes) s->last_run_ms = 0;
     propose_groups(m, j);
     plan_moves(m, j);
     if (s->inflight) s->busy = true; /* until the proposals are applied */
