@@ -36,6 +36,9 @@ int sim_run_alibaba(const struct sim_workload *w, enum sim_policy p,
                              .types = w->types, .ntypes = w->ntypes};
   dc_sched_weights_default(&ctx.w);
   int rc = DC_OK;
+  /* Provider shares: pods never leave, so a node's work is what it holds. */
+  bool fairness = p == SIM_LEARNED && o->provider_fair;
+  double *work = NULL, *fair = NULL;
   if (!nodes || !batch || !node_of || !allocs ||
       (p == SIM_FGD || p == SIM_LEARNED
            ? dc_sched_ctx_cache(&ctx, w->nnodes)
@@ -44,6 +47,14 @@ int sim_run_alibaba(const struct sim_workload *w, enum sim_policy p,
     goto out;
   }
   memcpy(nodes, w->nodes, w->nnodes * sizeof *nodes);
+  if (fairness) {
+    work = dc_calloc(w->nnodes, sizeof *work);
+    fair = dc_calloc(w->nnodes, sizeof *fair);
+    if (!work || !fair) {
+      rc = DC_ENOMEM;
+      goto out;
+    }
+  }
   uint64_t cap_gpu = 0, cap_cpu = 0, arrived = 0;
   for (size_t i = 0; i < w->nnodes; i++) {
     cap_gpu += (uint64_t)nodes[i].ngpu * 1000;
@@ -66,6 +77,11 @@ int sim_run_alibaba(const struct sim_workload *w, enum sim_policy p,
       continue;
     }
     double t0 = sim_now_us();
+    if (fairness) {
+      for (size_t i = 0; i < w->nnodes; i++) work[i] = nodes[i].used_cpu_millis;
+      dc_sched_provider_fair(nodes, w->nnodes, work, ctx.w.provider_fair, fair);
+      ctx.provider_fair = fair;
+    }
     if (win > 1) {
       struct dc_sched_batch_result br;
       rc = dc_sched_batch(&ctx, nodes, w->nnodes, batch, nb, NULL, node_of,
@@ -108,6 +124,8 @@ int sim_run_alibaba(const struct sim_workload *w, enum sim_policy p,
   r->fig[SIM_DEC_P50] = sim_percentile(tm.us, tm.n, 50);
   r->fig[SIM_DEC_P99] = sim_percentile(tm.us, tm.n, 99);
 out:
+  dc_free(work);
+  dc_free(fair);
   dc_sched_ctx_close(&ctx);
   dc_free(tm.us);
   dc_free(nodes);

@@ -59,6 +59,9 @@ struct sim_opts {
   double mttr_h;                  /* repair time */
   double speed_spread;            /* speeds uniform in [1-s, 1+s] x nominal */
   size_t window;                  /* learned batch window (Alibaba pods) */
+  bool provider_fair;             /* learned: proportional shares across
+                                     providers in the cost (off by default,
+                                     docs/matching.md) */
 };
 void sim_opts_default(struct sim_opts *o);
 

@@ -87,6 +87,7 @@ struct swfsim {
   const struct sim_opts *o;
   struct dc_sched_res *nodes;
   double *speed;                  /* true speed (the learned view estimates it) */
+  double *work, *fair;            /* provider shares: core-seconds assigned */
   struct jstate *js;
   struct evq evq;
   size_t *queue, nqueue;          /* waiting jobs, by submit order */
@@ -177,6 +178,10 @@ static int start_job(struct swfsim *s, size_t j, double now) {
   double slowest = INFINITY;
   while (left) {
     size_t n;
+    if (s->fair) {
+      dc_sched_provider_fair(s->nodes, s->w->nnodes, s->work, s->ctx.w.provider_fair, s->fair);
+      s->ctx.provider_fair = s->fair;
+    }
     /* The learned policy first looks for one node that holds the rest of
      * the job: a gang spread thin waits for its slowest member and dies
      * with any of its nodes. Only if none can does it take cores apart. */
@@ -191,6 +196,7 @@ static int start_job(struct swfsim *s, size_t j, double now) {
     nd->used_cpu_millis += take * 1000;
     nd->version++;
     st->pieces[st->npieces++] = (struct piece){(uint32_t)n, take};
+    if (s->work) s->work[n] += take * st->pred; /* work assigned, as predicted */
     slowest = DC_MIN(slowest, s->speed[n]);
     left -= take;
   }
@@ -366,6 +372,11 @@ static int setup(struct swfsim *s) {
   }
   int rc = dc_reliab_new(nn, &s->rel);
   if (rc) return rc;
+  if (s->pol == SIM_LEARNED && s->o->provider_fair) {
+    s->work = dc_calloc(nn, sizeof *s->work);
+    s->fair = dc_calloc(nn, sizeof *s->fair);
+    if (!s->work || !s->fair) return DC_ENOMEM;
+  }
   if (s->pol == SIM_LEARNED) {
     struct dc_rtpred_config c;
     dc_rtpred_config_default(&c);
@@ -483,6 +494,8 @@ int sim_run_swf(const struct sim_workload *w, enum sim_policy p,
   dc_free(s.evq.a);
   dc_free(s.nodes);
   dc_free(s.speed);
+  dc_free(s.work);
+  dc_free(s.fair);
   dc_free(s.js);
   dc_free(s.queue);
   dc_free(s.run);

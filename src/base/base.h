@@ -177,6 +177,11 @@ void dc_hex_encode(const void *in, size_t n, char *out);
 /* Exactly 2*n hex chars into n bytes; DC_EINVAL otherwise. */
 int dc_hex_decode(const char *hex, void *out, size_t n);
 
+/* ---- lists ---------------------------------------------------------------- */
+/* Whether a comma-separated list names item exactly (service classes). An
+ * empty item is never listed. */
+bool dc_csv_has(const char *list, const char *item);
+
 /* ---- files ---------------------------------------------------------------- */
 /* mkdir -p with mode. */
 int dc_mkdir_p(const char *path, unsigned mode);

@@ -24,6 +24,18 @@ uint64_t dc_mono_ns(void) {
 
 int64_t dc_mono_ms(void) { return (int64_t)(dc_mono_ns() / 1000000ull); }
 
+bool dc_csv_has(const char *list, const char *item) {
+  size_t wl = strlen(item);
+  if (!wl) return false;
+  for (const char *p = list; p && *p;) {
+    const char *e = strchr(p, ',');
+    size_t l = e ? (size_t)(e - p) : strlen(p);
+    if (l == wl && strncmp(p, item, wl) == 0) return true;
+    p = e ? e + 1 : NULL;
+  }
+  return false;
+}
+
 void dc_hex_encode(const void *in, size_t n, char *out) {
   static const char digits[] = "0123456789abcdef";
   const uint8_t *p = in;

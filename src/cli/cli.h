@@ -15,6 +15,7 @@ int cli_provider(int argc, char **argv);
 int cli_dev(int argc, char **argv);
 int cli_job(int argc, char **argv);
 int cli_node(int argc, char **argv);
+int cli_cluster(int argc, char **argv);
 int cli_member(int argc, char **argv);
 int cli_api(int argc, char **argv);
 int cli_wallet(int argc, char **argv);

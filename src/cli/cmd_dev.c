@@ -451,15 +451,29 @@ static int start_cluster(struct dev *d, const char *api, const char *hbt,
   return 0;
 }
 
+/* The i-th entry of a ';'-separated list, reused in turn; false if empty. */
+static bool dev_provider_classes(const char *list, uint32_t i, char *out, size_t n) {
+  size_t count = 1;
+  for (const char *p = list; *p; p++) count += *p == ';';
+  const char *p = list;
+  for (size_t k = i % count; k; k--) p = strchr(p, ';') + 1;
+  size_t l = strcspn(p, ";");
+  snprintf(out, n, "%.*s", (int)l, p);
+  return l > 0;
+}
+
 int cli_dev(int argc, char **argv) {
   static struct dev d;
   uint32_t nprov = 3;
   const char *data = "./deepcloud-dev", *api = "127.0.0.1:8420", *level = "info";
   uint32_t hb_timeout = 0, nmasters = 1;
   bool restart = true, gossip = true, gossip_fast = false;
-  uint32_t restart_delay = 300;
+  uint32_t restart_delay = 300, ndynamic = 0;
+  const char *pclasses = NULL;
   struct opt opts[] = {
       {"providers", OPT_U32, &nprov, "how many providers (default 3)"},
+      {"provider-classes", OPT_STR, &pclasses, "service classes of each provider, ';' between providers, reused in turn (e.g. \"compute;streaming\")"},
+      {"dynamic", OPT_U32, &ndynamic, "the last N providers are dynamic: the masters move them between their classes"},
       {"masters", OPT_U32, &nmasters, "1 (local log) or 3 or 5 masters replicating with raft"},
       {"data", OPT_STR, &data, "folder for all data and logs (default ./deepcloud-dev)"},
       {"api", OPT_STR, &api, "REST API host:port (default 127.0.0.1:8420)"},
@@ -487,6 +501,10 @@ int cli_dev(int argc, char **argv) {
   }
   if (nprov < 1 || nprov > DEV_PROVIDERS_MAX) {
     fprintf(stderr, "error: --providers must be between 1 and %d\n", DEV_PROVIDERS_MAX);
+    return 2;
+  }
+  if (ndynamic > nprov) {
+    fprintf(stderr, "error: --dynamic must be at most --providers\n");
     return 2;
   }
   if (geteuid() != 0) {
@@ -570,6 +588,16 @@ int cli_dev(int argc, char **argv) {
                              "--name", name, "--cpu-millis", cpu, "--memory-mb", "2048",
                              "--log-level", level, NULL};
     size_t na = 14;
+    char cls[513]; /* a provider's classes: at most 512 bytes */
+    if (pclasses && dev_provider_classes(pclasses, i, cls, sizeof cls)) {
+      pargs[na++] = "--classes";
+      pargs[na++] = cls;
+    }
+    if (i >= nprov - ndynamic) {
+      pargs[na++] = "--role";
+      pargs[na++] = "dynamic";
+    }
+    pargs[na] = NULL;
     char gaddr[64];
     gossip_args(pargs, &na, pdir, gaddr, sizeof gaddr, g_gossip.masters);
     child_args(&d.prov[i], pargs);

@@ -18,8 +18,9 @@ static int node_list(int argc, char **argv) {
   if (c.json) {
     cli_print_json(r);
   } else {
-    printf("%-16s  %-16s  %-6s  %5s  %8s  %6s  %-8s  %-7s  %8s  %s\n", "ID", "NAME",
-           "STATE", "CPU", "MEM_MB", "TASKS", "SANDBOX", "GOSSIP", "RTT_MS", "CLASSES");
+    printf("%-16s  %-16s  %-6s  %5s  %8s  %6s  %-8s  %-7s  %8s  %-7s  %-16s  %5s  %s\n",
+           "ID", "NAME", "STATE", "CPU", "MEM_MB", "TASKS", "SANDBOX", "GOSSIP", "RTT_MS",
+           "ROLE", "CLUSTER", "GROUP", "CLASSES");
     size_t i;
     json_t *n;
     json_array_foreach(json_object_get(r, "nodes"), i, n) {
@@ -30,7 +31,12 @@ static int node_list(int argc, char **argv) {
       json_t *rtt = json_object_get(g, "rtt_ms");
       char rtts[32] = "-";
       if (json_is_number(rtt)) snprintf(rtts, sizeof rtts, "%.3f", json_number_value(rtt));
-      printf("%-16.16s  %-16.16s  %-6s  %5.1f  %8lld  %6lld  %-8s  %-7s  %8s  %s\n",
+      json_t *grp = json_object_get(n, "group");
+      char grps[24] = "-";
+      if (json_is_integer(grp)) snprintf(grps, sizeof grps, "%lld", (long long)json_integer_value(grp));
+      const char *role = json_string_value(json_object_get(n, "role"));
+      const char *cl = json_string_value(json_object_get(n, "cluster"));
+      printf("%-16.16s  %-16.16s  %-6s  %5.1f  %8lld  %6lld  %-8s  %-7s  %8s  %-7s  %-16.16s  %5s  %s\n",
              json_string_value(json_object_get(n, "id")),
              json_string_value(json_object_get(n, "name")),
              json_string_value(json_object_get(n, "state")),
@@ -38,6 +44,7 @@ static int node_list(int argc, char **argv) {
              (long long)json_integer_value(json_object_get(res, "memory_mb")),
              (long long)json_integer_value(json_object_get(n, "tasks_active")),
              json_string_value(json_object_get(n, "sandbox")), gs ? gs : "-", rtts,
+             role ? role : "-", cl ? cl : "-", grps,
              json_string_value(json_object_get(n, "classes")));
     }
   }

@@ -32,6 +32,9 @@ int cli_master(int argc, char **argv) {
   bool sync_normal = false;
   struct opt opts[] = {
       {"policy", OPT_STR, &cfg.policy, "matching policy: learned (default), spread, first-fit, best-fit, k8s, random, fgd"},
+      {"cluster-interval-ms", OPT_U32, &cfg.cluster_interval_ms, "regroup providers and move dynamic ones this often (default 30000; 0 = off)"},
+      {"forecast-bucket-s", OPT_U32, &cfg.forecast_bucket_s, "demand is counted per bucket of this many seconds (default 3600)"},
+      {"forecast-season", OPT_U32, &cfg.forecast_season, "buckets in one seasonal cycle (default 24: a day of hours)"},
       {"raft-addr", OPT_STR, &cfg.raft_addr, "replicate with raft, listening on host:port (3 or 5 masters)"},
       {"bootstrap", OPT_BOOL, &cfg.bootstrap, "start a new cluster with this master as its first member"},
       {"join", OPT_STR, &cfg.join_url, "API URL of a cluster member to join through"},
@@ -108,7 +111,7 @@ int cli_master(int argc, char **argv) {
 int cli_provider(int argc, char **argv) {
   struct dc_provider_config cfg;
   dc_provider_config_default(&cfg);
-  const char *master = "127.0.0.1:8421", *level = "info";
+  const char *master = "127.0.0.1:8421", *level = "info", *role = "fixed";
   struct opt opts[] = {
       {"data-dir", OPT_STR, &cfg.data_dir, "key and task work dirs (default ./deepcloud-provider)"},
       {"master", OPT_STR, &master, "every master's session host:port, comma-separated (default 127.0.0.1:8421)"},
@@ -123,6 +126,7 @@ int cli_provider(int argc, char **argv) {
       {"lat", OPT_F64, &cfg.lat, "latitude"},
       {"lon", OPT_F64, &cfg.lon, "longitude"},
       {"classes", OPT_STR, &cfg.classes, "service classes, comma-separated (default compute)"},
+      {"role", OPT_STR, &role, "fixed (serve every class listed) or dynamic (serve the one class the masters assign; default fixed)"},
       {"labels", OPT_STR, &cfg.labels_json, "labels as a JSON object of strings"},
       {"heartbeat-ms", OPT_U32, &cfg.heartbeat_ms, "heartbeat period (default 1000)"},
       {"gossip-addr", OPT_STR, &cfg.gossip_addr, "gossip membership on IP:port, UDP and TCP (default: off)"},
@@ -160,6 +164,12 @@ int cli_provider(int argc, char **argv) {
   }
   if (cfg.lat < -90 || cfg.lat > 90 || cfg.lon < -180 || cfg.lon > 180) {
     fprintf(stderr, "error: --lat must be within ±90 and --lon within ±180\n");
+    return 2;
+  }
+  if (!strcmp(role, "fixed") || !strcmp(role, "dynamic")) {
+    cfg.role = !strcmp(role, "dynamic");
+  } else {
+    fprintf(stderr, "error: --role is fixed or dynamic, not \"%s\"\n", role);
     return 2;
   }
   json_error_t je;

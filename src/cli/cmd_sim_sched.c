@@ -11,7 +11,7 @@
 static const char usage_text[] =
     "deepcloud sim sched --workload FILE [--format swf|alibaba] [--nodes FILE] "
     "[--policies a,b,...] [--seed N] [--mtbf-h H] [--mttr-h H] "
-    "[--speed-spread S] [--window N] [--json]";
+    "[--speed-spread S] [--window N] [--provider-fair] [--json]";
 
 static int parse_policies(const char *s, const struct sim_workload *w,
                           bool *on) {
@@ -113,6 +113,7 @@ int cli_sim_sched(int argc, char **argv) {
   const char *workload = NULL, *format = NULL, *nodes = NULL, *policies = NULL;
   uint64_t seed = 1;
   uint32_t window = 1;
+  bool provider_fair = false;
   double mtbf = 0, mttr = 1, spread = 0;
   bool json = false;
   struct opt opts[] = {
@@ -125,6 +126,7 @@ int cli_sim_sched(int argc, char **argv) {
       {"mttr-h", OPT_F64, &mttr, "hours to repair a failed node (default 1)"},
       {"speed-spread", OPT_F64, &spread, "node speeds uniform in [1-S, 1+S] (SWF)"},
       {"window", OPT_U32, &window, "learned: pods assigned per batch (Alibaba, default 1)"},
+      {"provider-fair", OPT_BOOL, &provider_fair, "learned: add proportional shares across providers to the cost (off; the daemon has it on)"},
       {"json", OPT_BOOL, &json, "machine-readable JSON output"},
   };
   char *pos[4];
@@ -164,6 +166,7 @@ int cli_sim_sched(int argc, char **argv) {
   o.mttr_h = mttr;
   o.speed_spread = spread;
   o.window = window ? window : 1;
+  o.provider_fair = provider_fair;
   if (parse_policies(policies, &w, on)) {
     sim_workload_close(&w);
     return 2;

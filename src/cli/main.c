@@ -59,6 +59,7 @@ static int usage(FILE *f) {
           "Client commands (talk to --api URL, DEEPCLOUD_API, default %s):\n"
           "  job        run | list | status | logs | cancel\n"
           "  node       list | show\n"
+          "  cluster    list: service clusters, demand forecasts, moves of dynamic providers\n"
           "  member     list: gossip membership as a master sees it\n"
           "  wallet     new | show | balance | transfer | stake | unstake | withdraw |\n"
           "             history | faucet\n"
@@ -94,6 +95,7 @@ int main(int argc, char **argv) {
   int rc;
   if (!strcmp(noun, "job")) rc = cli_job(argc - 1, argv + 1);
   else if (!strcmp(noun, "node")) rc = cli_node(argc - 1, argv + 1);
+  else if (!strcmp(noun, "cluster")) rc = cli_cluster(argc - 1, argv + 1);
   else if (!strcmp(noun, "member")) rc = cli_member(argc - 1, argv + 1);
   else if (!strcmp(noun, "api")) rc = cli_api(argc - 1, argv + 1);
   else if (!strcmp(noun, "wallet")) rc = cli_wallet(argc - 1, argv + 1);

@@ -40,6 +40,10 @@ int fsm_node_register(struct dc_fsm *f, const struct dc_cmd *c,
   sqlite3_bind_int64(s, 15, c->ts_ms);
   int rc = fsm_step_done(f, s);
   if (rc) return rc;
+  /* Before schema v4 (an old log replayed) there is no role to store; the
+   * migration then makes every such node fixed. */
+  if (f->schema_version >= 4 && (rc = fsm_node_role_set(f, id, n, c->ts_ms)))
+    return rc;
   snprintf(res->ref, sizeof res->ref, "%s", id);
   snprintf(res->message, sizeof res->message, "node registered");
   return DC_OK;

@@ -213,6 +213,7 @@ static int dispatch(struct dc_fsm *f, const struct dc_cmd *c,
     case DC_CMD_TASK_FINISHED: return fsm_task_finished(f, c, res);
     case DC_CMD_MASTER_SET: return fsm_master_set(f, c, res);
     case DC_CMD_MASTER_REMOVE: return fsm_master_remove(f, c, res);
+    case DC_CMD_NODE_CLUSTER_SET: return fsm_node_cluster_set(f, c, res);
     case DC_CMD_TX: return fsm_ledger_tx(f, c, e->index, res);
     case DC_CMD_LEDGER: return fsm_ledger_sys(f, c, e, res);
     default:

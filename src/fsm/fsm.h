@@ -15,7 +15,7 @@
 /* The schema version this build migrates to. Migrations are themselves log
  * commands (DC_CMD_MIGRATE), so every replica runs the same DDL at the same
  * point of the log. */
-#define DC_FSM_SCHEMA_VERSION 3
+#define DC_FSM_SCHEMA_VERSION 4
 
 struct dc_fsm;
 

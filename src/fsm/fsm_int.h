@@ -60,6 +60,15 @@ int fsm_task_started(struct dc_fsm *f, const struct dc_cmd *c,
 int fsm_task_finished(struct dc_fsm *f, const struct dc_cmd *c,
                       struct dc_fsm_result *res);
 
+/* apply_cluster.c: service clusters (schema v4). */
+int fsm_node_cluster_set(struct dc_fsm *f, const struct dc_cmd *c,
+                         struct dc_fsm_result *res);
+/* Sets a registering node's role and cluster: fixed serves its classes; a
+ * dynamic node keeps the cluster it had if it still lists it, else its
+ * first class. */
+int fsm_node_role_set(struct dc_fsm *f, const char *id,
+                      const struct dc_node_info *n, int64_t ts);
+
 int fsm_master_set(struct dc_fsm *f, const struct dc_cmd *c,
                    struct dc_fsm_result *res);
 int fsm_master_remove(struct dc_fsm *f, const struct dc_cmd *c,

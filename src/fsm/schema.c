@@ -114,7 +114,24 @@ static const char *const migration_v3 =
     "  raft_addr TEXT NOT NULL, api_url TEXT NOT NULL,"
     "  session_addr TEXT NOT NULL, updated_ms INTEGER NOT NULL);";
 
-static const char *const migrations[] = {migration_v1, migration_v2, migration_v3};
+/* v4: service clusters (docs/matching.md). A node's role, the cluster it
+ * serves now (a fixed node: its declared classes; a dynamic node: the one
+ * class the masters assigned) and its similarity group (-1: none yet);
+ * nodes registered before roles existed are fixed. cluster_moves keeps
+ * every change of cluster with the log index that made it. */
+static const char *const migration_v4 =
+    "ALTER TABLE nodes ADD COLUMN role TEXT NOT NULL DEFAULT 'fixed';"
+    "ALTER TABLE nodes ADD COLUMN cluster TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE nodes ADD COLUMN grp INTEGER NOT NULL DEFAULT -1;"
+    "UPDATE nodes SET cluster = classes;"
+    "CREATE TABLE cluster_moves (idx INTEGER NOT NULL, sub INTEGER NOT NULL,"
+    "  node_id TEXT NOT NULL, from_cluster TEXT NOT NULL,"
+    "  to_cluster TEXT NOT NULL, reason TEXT NOT NULL, ts_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(idx, sub));"
+    "CREATE INDEX cluster_moves_node ON cluster_moves(node_id, idx);";
+
+static const char *const migrations[] = {migration_v1, migration_v2, migration_v3,
+                                         migration_v4};
 
 int fsm_migrate(struct dc_fsm *f, uint32_t target, struct dc_fsm_result *res) {
   if (target > DC_ARRAY_LEN(migrations)) {

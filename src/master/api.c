@@ -166,6 +166,7 @@ void master_api_route(struct dc_master *m, struct dc_httpd_req *r) {
     if (strcmp(res, "tasks") == 0 && n == 3 && get)
       return api_task_show(m, r, seg[2]);
     if (n == 2 && strcmp(res, "recommend") == 0 && post) return api_recommend(m, r);
+    if (n == 2 && strcmp(res, "clusters") == 0 && get) return api_clusters_list(m, r);
     if (strcmp(res, "masters") == 0) {
       if (n == 2 && get) return api_masters_list(m, r);
       if (n == 2 && post) return api_masters_add(m, r);

@@ -10,6 +10,9 @@
   " n.labels, n.sandbox, n.state, n.registered_ms, n.updated_ms, n.deaths," \
   " (SELECT COUNT(*) FROM tasks t WHERE t.node_id=n.id AND t.state IN"     \
   " ('assigned','running'))"
+/* Schema v4 adds the service cluster: role, cluster now, similarity group. */
+#define NODE_COLS_V4 NODE_COLS ", n.role, n.cluster, n.grp"
+#define NODE_COLS_NOW(m) (dc_fsm_schema_version((m)->fsm) >= 4 ? NODE_COLS_V4 : NODE_COLS)
 
 static json_t *node_json(struct dc_master *m, sqlite3_stmt *s) {
   const char *id = (const char *)sqlite3_column_text(s, 0);
@@ -43,6 +46,13 @@ static json_t *node_json(struct dc_master *m, sqlite3_stmt *s) {
   json_object_set_new(n, "labels", labels ? labels : json_object());
   json_object_set_new(n, "sandbox",
                       json_string((const char *)sqlite3_column_text(s, 13)));
+  bool v4 = sqlite3_column_count(s) > 21;
+  int64_t grp = v4 ? sqlite3_column_int64(s, 21) : -1;
+  json_object_set_new(n, "role", json_string(v4 ? (const char *)sqlite3_column_text(s, 19)
+                                                : "fixed"));
+  json_object_set_new(n, "cluster",
+                      json_string((const char *)sqlite3_column_text(s, v4 ? 20 : 11)));
+  json_object_set_new(n, "group", grp >= 0 ? json_integer(grp) : json_null());
   struct session *ss = master_session_find(m, id);
   json_object_set_new(n, "connected", json_boolean(ss && ss->registered));
   /* This master's own view, not replicated state. */
@@ -73,8 +83,10 @@ static json_t *node_json(struct dc_master *m, sqlite3_stmt *s) {
 
 void api_nodes_list(struct dc_master *m, struct dc_httpd_req *r) {
   sqlite3_stmt *s = NULL;
-  sqlite3_prepare_v2(m->rdb, "SELECT " NODE_COLS " FROM nodes n ORDER BY n.name, n.id",
-                     -1, &s, NULL);
+  char sql[1024];
+  snprintf(sql, sizeof sql, "SELECT %s FROM nodes n ORDER BY n.name, n.id",
+           NODE_COLS_NOW(m));
+  sqlite3_prepare_v2(m->rdb, sql, -1, &s, NULL);
   json_t *arr = json_array();
   while (sqlite3_step(s) == SQLITE_ROW) json_array_append_new(arr, node_json(m, s));
   sqlite3_finalize(s);
@@ -91,10 +103,11 @@ void api_node_show(struct dc_master *m, struct dc_httpd_req *r, const char *id) 
     return;
   }
   sqlite3_stmt *s = NULL;
-  sqlite3_prepare_v2(m->rdb,
-                     "SELECT " NODE_COLS " FROM nodes n WHERE substr(n.id,1,?2)=?1"
-                     " ORDER BY n.id LIMIT 2",
-                     -1, &s, NULL);
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "SELECT %s FROM nodes n WHERE substr(n.id,1,?2)=?1 ORDER BY n.id LIMIT 2",
+           NODE_COLS_NOW(m));
+  sqlite3_prepare_v2(m->rdb, sql, -1, &s, NULL);
   sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_int(s, 2, (int)n);
   json_t *found = NULL;

@@ -11,6 +11,7 @@
  * master: placement is proposed by the leader and applied through the log,
  * so replicas never need the same model. */
 #include <inttypes.h>
+#include <math.h>
 #include <sodium.h>
 
 #include "master/master_int.h"
@@ -20,6 +21,9 @@
 #define LEARN_BATCH 2000
 #define TRAIN_MIN_NEW 64
 #define RELIAB_NODES 4096
+/* Recent work per provider, for proportional shares: decayed by
+ * exp(-dt / WORK_TAU_S), so it weighs roughly the last hour. */
+#define WORK_TAU_S 3600.0
 
 struct train_job {
   uv_work_t work;
@@ -62,7 +66,9 @@ int master_learning_start(struct dc_master *m) {
   if (rc) return rc;
   m->reliab_ids = dc_calloc(RELIAB_NODES, sizeof *m->reliab_ids);
   m->reliab_map = dc_calloc(2 * RELIAB_NODES, sizeof *m->reliab_map);
-  if (!m->reliab_ids || !m->reliab_map || dc_reliab_new(RELIAB_NODES, &m->reliab))
+  m->node_work = dc_calloc(RELIAB_NODES, sizeof *m->node_work);
+  if (!m->reliab_ids || !m->reliab_map || !m->node_work ||
+      dc_reliab_new(RELIAB_NODES, &m->reliab))
     return DC_ENOMEM;
   char path[4200];
   model_path(m, path, sizeof path);
@@ -125,6 +131,8 @@ void master_learning_tick(struct dc_master *m) {
   if (!m->rtpred || m->stopping) return;
   int64_t now = dc_mono_ms();
   if (now - m->learn_last_ms < LEARN_EVERY_MS) return;
+  double decay = m->learn_last_ms ? exp(-(double)(now - m->learn_last_ms) / 1000.0 / WORK_TAU_S) : 1;
+  for (size_t i = 0; i < m->nreliab; i++) m->node_work[i] *= decay;
   m->learn_last_ms = now;
   static const char *sql =
       "SELECT e.seq, e.state, e.node_id, t.wall_ms, t.cpu_millis, t.memory_mb,"
@@ -153,6 +161,7 @@ void master_learning_tick(struct dc_master *m) {
                          (uint32_t)sqlite3_column_int64(s, 6),
                          sqlite3_column_int64(s, 7), &f);
     double actual = (double)sqlite3_column_int64(s, 3) / 1000.0;
+    if (k != SIZE_MAX) m->node_work[k] += actual * (double)sqlite3_column_int64(s, 4) / 1000.0;
     /* Speed: how the node did against what the model expected of it. */
     dc_reliab_observe(m->reliab, k, true, master_predict_runtime(m, &f), actual);
     if (dc_rtpred_observe(m->rtpred, &f, actual) == DC_OK) m->learn_new++;
@@ -191,4 +200,6 @@ void master_learning_free(struct dc_master *m) {
   m->reliab_ids = NULL;
   dc_free(m->reliab_map);
   m->reliab_map = NULL;
+  dc_free(m->node_work);
+  m->node_work = NULL;
 }

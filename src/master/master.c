@@ -23,6 +23,9 @@ void dc_master_config_default(struct dc_master_config *c) {
   c->request_skew_ms = 300000;
   c->sync_full = true;
   c->policy = "learned";
+  c->cluster_interval_ms = 30000;
+  c->forecast_bucket_s = 3600;
+  c->forecast_season = 24;
   c->seal_interval_ms = 1000;
   c->tx_rate = 5000;
   c->tx_pending_max = 1024;
@@ -77,6 +80,7 @@ static void tick_cb(uv_timer_t *t) {
   master_membership_tick(m);
   master_detector_tick(m);
   master_learning_tick(m);
+  master_shards_tick(m);
   master_reconcile(m);
   master_dispatch(m);
   /* A periodic pass catches what no event announced (e.g. capacity freed
@@ -174,6 +178,7 @@ static int start(struct dc_master *m) {
     m->policy = (int)k;
   }
   if ((rc = master_learning_start(m))) return rc;
+  if ((rc = master_shards_start(m))) return rc;
   if (m->cfg.genesis_path && (rc = master_genesis_load(m, m->cfg.genesis_path, &err))) {
     DC_ERROR("master", "%s", err.text);
     return rc;
@@ -247,6 +252,7 @@ int dc_master_run(const struct dc_master_config *cfg) {
   dc_free(m->seen);
   master_ledger_free(m);
   master_learning_free(m);
+  master_shards_free(m);
   master_genesis_free(m);
   for (size_t i = 0; i < MASTER_RCACHE && m->rcache[i].sql; i++)
     sqlite3_finalize(m->rcache[i].stmt);

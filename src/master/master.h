@@ -40,6 +40,13 @@ struct dc_master_config {
   /* Matching: "learned" (default), "spread" (the v0 greedy scorer), or a
    * baseline: "first-fit", "best-fit", "k8s", "random", "fgd". */
   const char *policy;
+  /* Service clusters (docs/matching.md): k-means groups and moves of
+   * dynamic providers ahead of forecast demand, every cluster_interval_ms;
+   * demand is counted in buckets of forecast_bucket_s, with a seasonal
+   * cycle of forecast_season buckets. */
+  uint32_t cluster_interval_ms;     /* 30000; 0 = off */
+  uint32_t forecast_bucket_s;       /* 3600 */
+  uint32_t forecast_season;         /* 24 */
   /* ledger */
   bool dev;                         /* dev genesis (faucet = master key) and
                                        POST /v1/faucet */

@@ -152,6 +152,9 @@ struct dc_master {
   char (*reliab_ids)[2 * DC_PK_BYTES + 1]; /* node id of each slot */
   uint32_t *reliab_map;     /* open addressing on the id: slot + 1, 0 empty */
   size_t nreliab;
+  double *node_work;        /* per slot: core-seconds of work done, decayed
+                               with a one-hour time constant (provider shares) */
+  struct shards *shards;    /* service clusters (service_clusters.c) */
   /* metrics */
   uint64_t placement_hist[METRIC_LAT_BUCKETS + 1];
   double placement_sum_ms;
@@ -236,6 +239,14 @@ double master_predict_runtime(struct dc_master *m, const struct dc_pred_job *f);
 /* localdb.c: the leader's record of why each task went where it did. */
 int master_explain_put(struct dc_master *m, const char *task_id, uint32_t attempt,
                        const char *json);
+
+/* service_clusters.c: k-means groups and moves of dynamic providers ahead
+ * of forecast demand (leader only, fitted on the thread pool). */
+int master_shards_start(struct dc_master *m);
+void master_shards_tick(struct dc_master *m);
+void master_shards_free(struct dc_master *m);
+/* GET /v1/clusters */
+void api_clusters_list(struct dc_master *m, struct dc_httpd_req *r);
 
 /* placement.c */
 void master_schedule_soon(struct dc_master *m);

@@ -45,16 +45,23 @@ void master_schedule_soon(struct dc_master *m) {
   if (!m->assign_in_flight) uv_timer_start(&m->sched, sched_cb, 0, 0);
 }
 
+/* The classes a node serves now: a dynamic provider serves the one cluster
+ * the masters put it in (schema v4), a fixed one every class it declares. */
+#define NODE_SERVES "CASE WHEN n.role = 'dynamic' THEN n.cluster ELSE n.classes END"
+#define LOAD_NODES(classes)                                                    \
+  "SELECT n.id, n.cpu_millis, n.memory_mb, n.disk_mb, n.gpu,"                  \
+  " n.price_cpu_hour, n.lat, n.lon, " classes ", n.labels,"                    \
+  " IFNULL(SUM(t.cpu_millis),0), IFNULL(SUM(t.memory_mb),0),"                  \
+  " IFNULL(SUM(t.disk_mb),0), IFNULL(SUM(t.gpu),0)"                            \
+  " FROM nodes n LEFT JOIN tasks t ON t.node_id = n.id AND"                    \
+  " t.state IN ('assigned','running') WHERE n.state='alive'"                   \
+  " GROUP BY n.id ORDER BY n.id LIMIT ?1"
+
 static int load_nodes(struct dc_master *m, struct node_row **out, size_t *n) {
-  static const char *sql =
-      "SELECT n.id, n.cpu_millis, n.memory_mb, n.disk_mb, n.gpu,"
-      " n.price_cpu_hour, n.lat, n.lon, n.classes, n.labels,"
-      " IFNULL(SUM(t.cpu_millis),0), IFNULL(SUM(t.memory_mb),0),"
-      " IFNULL(SUM(t.disk_mb),0), IFNULL(SUM(t.gpu),0)"
-      " FROM nodes n LEFT JOIN tasks t ON t.node_id = n.id AND"
-      " t.state IN ('assigned','running') WHERE n.state='alive'"
-      " GROUP BY n.id ORDER BY n.id LIMIT ?1";
-  sqlite3_stmt *s = master_read_stmt(m, sql);
+  static const char *sql_v4 = LOAD_NODES(NODE_SERVES);
+  static const char *sql_v3 = LOAD_NODES("n.classes");
+  sqlite3_stmt *s =
+      master_read_stmt(m, dc_fsm_schema_version(m->fsm) >= 4 ? sql_v4 : sql_v3);
   if (!s) return DC_EDB;
   sqlite3_bind_int(s, 1, PLACE_NODES_MAX);
   struct node_row *v = NULL;
@@ -272,7 +279,10 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
   struct dc_sched_alloc *allocs = dc_calloc(nt ? nt : 1, sizeof *allocs);
   char (*uowner)[2 * DC_PK_BYTES + 1] = dc_calloc(nt + 1, sizeof *uowner);
   double *share = dc_calloc(nt + 1, sizeof *share);
-  if (!res || !disk_used || !cand || !reqs || !node_of || !allocs || !uowner || !share)
+  double *work = dc_calloc(nn ? nn : 1, sizeof *work);
+  double *fair = dc_calloc(nn ? nn : 1, sizeof *fair);
+  if (!res || !disk_used || !cand || !reqs || !node_of || !allocs || !uowner || !share ||
+      !work || !fair)
     goto done;
   for (size_t i = 0; i < nn; i++) {
     res[i] = (struct dc_sched_res){
@@ -289,6 +299,7 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
     size_t k = master_reliab_slot(m, sn[i].id);
     res[i].speed = m->reliab && k != SIZE_MAX ? dc_reliab_speed(m->reliab, k) : 1.0;
     res[i].fail_prob = m->reliab && k != SIZE_MAX ? dc_reliab_fail_prob(m->reliab, k) : 0;
+    work[i] = m->node_work && k != SIZE_MAX ? m->node_work[k] : 0;
   }
   /* Owners as small user ids (1..), for DRF. */
   size_t nusers = 1;
@@ -311,6 +322,10 @@ static void place_policy(struct dc_master *m, const struct dc_sched_node *sn, si
                              .rng = 0x9E3779B97F4A7C15ull};
   dc_sched_weights_default(&ctx.w);
   bool batch = ctx.kind == DC_SCHED_LEARNED;
+  /* Proportional shares across providers, from the recent work each did
+   * (learning.c); the learned cost only. */
+  dc_sched_provider_fair(res, nn, work, ctx.w.provider_fair, fair);
+  if (batch) ctx.provider_fair = fair;
   for (size_t g0 = 0; g0 < nt;) {
     const struct dc_sched_task *t0 = &tasks[g0];
     size_t g1 = g0 + 1;
@@ -380,6 +395,8 @@ done:
   dc_free(allocs);
   dc_free(uowner);
   dc_free(share);
+  dc_free(work);
+  dc_free(fair);
 }
 
 static void place(struct dc_master *m) {

@@ -18,6 +18,7 @@ static const char *const cmd_names[] = {
     [DC_CMD_TASK_FINISHED] = "task_finished",
     [DC_CMD_MASTER_SET] = "master_set",
     [DC_CMD_MASTER_REMOVE] = "master_remove",
+    [DC_CMD_NODE_CLUSTER_SET] = "node_cluster_set",
     [DC_CMD_TX] = "tx",
     [DC_CMD_LEDGER] = "ledger",
 };
@@ -46,6 +47,20 @@ static void put_assign(struct proto_w *w, const struct dc_cmd_task_assign *a) {
   }
 }
 
+/* node id + cluster (u32 + 0 bytes) + group u32 */
+#define CLUSTER_ITEM_MIN_BYTES (DC_PK_BYTES + 4 + 4)
+
+static void put_cluster_set(struct proto_w *w, const struct dc_cmd_node_cluster_set *a) {
+  pw_count(w, a->n, 1, DC_CLUSTER_SET_MAX);
+  if (a->n && !a->items) pw_fail(w, DC_EINVAL);
+  for (size_t i = 0; i < a->n && !w->err; i++) {
+    pw_raw(w, a->items[i].node_id, DC_PK_BYTES);
+    pw_str(w, a->items[i].cluster, DC_CLUSTER_NAME_MAX);
+    pw_u32(w, a->items[i].group);
+  }
+  pw_str(w, a->reason, DC_CLUSTER_REASON_MAX);
+}
+
 static void put_body(struct proto_w *w, const struct dc_cmd *c) {
   switch (c->type) {
   case DC_CMD_MIGRATE:
@@ -53,6 +68,7 @@ static void put_body(struct proto_w *w, const struct dc_cmd *c) {
     break;
   case DC_CMD_NODE_REGISTER:
     proto_put_node_info(w, &c->u.node_register.node);
+    proto_put_node_role(w, c->u.node_register.node.role);
     break;
   case DC_CMD_NODE_DEAD:
     pw_raw(w, c->u.node_dead.node_id, DC_PK_BYTES);
@@ -94,6 +110,9 @@ static void put_body(struct proto_w *w, const struct dc_cmd *c) {
     if (!c->u.master_remove.id) pw_fail(w, DC_EINVAL);
     pw_u64(w, c->u.master_remove.id);
     break;
+  case DC_CMD_NODE_CLUSTER_SET:
+    put_cluster_set(w, &c->u.cluster_set);
+    break;
   case DC_CMD_TX:
   case DC_CMD_LEDGER:
     if (!c->u.blob.len || !c->u.blob.data) pw_fail(w, DC_EINVAL);
@@ -128,6 +147,17 @@ static void get_assign(struct dc_reader *r, struct dc_cmd_task_assign *a) {
   }
 }
 
+static void get_cluster_set(struct dc_reader *r, struct dc_cmd_node_cluster_set *a) {
+  a->items = proto_get_list(r, &a->n, sizeof *a->items, 1, DC_CLUSTER_SET_MAX,
+                            CLUSTER_ITEM_MIN_BYTES);
+  for (size_t i = 0; i < a->n && !r->err; i++) {
+    dc_get_raw(r, a->items[i].node_id, DC_PK_BYTES);
+    dc_get_str(r, &a->items[i].cluster, DC_CLUSTER_NAME_MAX);
+    dc_get_u32(r, &a->items[i].group);
+  }
+  dc_get_str(r, &a->reason, DC_CLUSTER_REASON_MAX);
+}
+
 /* ver is the entry's codec version. Version 1 is the only one so far; when a
  * body gains a field, version 2 reads it under `if (ver >= 2)` and version 1
  * entries keep decoding with the field zeroed. */
@@ -139,6 +169,7 @@ static void get_body(struct dc_reader *r, unsigned ver, struct dc_cmd *c) {
     break;
   case DC_CMD_NODE_REGISTER:
     proto_get_node_info(r, &c->u.node_register.node);
+    proto_get_node_role(r, &c->u.node_register.node.role);
     break;
   case DC_CMD_NODE_DEAD:
     dc_get_raw(r, c->u.node_dead.node_id, DC_PK_BYTES);
@@ -179,6 +210,9 @@ static void get_body(struct dc_reader *r, unsigned ver, struct dc_cmd *c) {
   case DC_CMD_MASTER_REMOVE:
     dc_get_u64(r, &c->u.master_remove.id);
     if (!r->err && !c->u.master_remove.id) pr_fail(r, DC_EPROTO);
+    break;
+  case DC_CMD_NODE_CLUSTER_SET:
+    get_cluster_set(r, &c->u.cluster_set);
     break;
   case DC_CMD_TX:
   case DC_CMD_LEDGER:
@@ -256,6 +290,12 @@ void dc_cmd_free(struct dc_cmd *c) {
     dc_free(c->u.master_set.raft_addr);
     dc_free(c->u.master_set.api_url);
     dc_free(c->u.master_set.session_addr);
+    break;
+  case DC_CMD_NODE_CLUSTER_SET:
+    for (size_t i = 0; i < c->u.cluster_set.n; i++)
+      dc_free(c->u.cluster_set.items[i].cluster);
+    dc_free(c->u.cluster_set.items);
+    dc_free(c->u.cluster_set.reason);
     break;
   case DC_CMD_TX:
   case DC_CMD_LEDGER:

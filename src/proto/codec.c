@@ -129,6 +129,18 @@ void proto_get_node_info(struct dc_reader *r, struct dc_node_info *ni) {
   dc_get_str(r, &ni->sandbox, DC_NODE_SANDBOX_MAX);
 }
 
+void proto_put_node_role(struct proto_w *w, uint8_t role) {
+  if (role > DC_NODE_DYNAMIC) pw_fail(w, DC_EINVAL);
+  if (role != DC_NODE_FIXED) pw_u8(w, role);
+}
+
+void proto_get_node_role(struct dc_reader *r, uint8_t *role) {
+  *role = DC_NODE_FIXED;
+  if (r->err || r->off == r->len) return;
+  /* Present means dynamic: a zero byte would be a second encoding of fixed. */
+  if (!dc_get_u8(r, role) && *role != DC_NODE_DYNAMIC) pr_fail(r, DC_EPROTO);
+}
+
 void proto_node_info_free(struct dc_node_info *ni) {
   dc_free(ni->name);
   dc_free(ni->addr);

@@ -42,6 +42,7 @@ static void put_register(struct proto_w *w, const struct dc_msg_register *m) {
     proto_put_task_id(w, m->running[i].task_id);
     pw_u32(w, m->running[i].attempt);
   }
+  proto_put_node_role(w, m->node.role);
 }
 
 static void put_heartbeat_fields(struct proto_w *w, const void *obj) {
@@ -154,6 +155,7 @@ static void get_register(struct dc_reader *r, struct dc_msg_register *m) {
     proto_get_task_id(r, &m->running[i].task_id);
     dc_get_u32(r, &m->running[i].attempt);
   }
+  proto_get_node_role(r, &m->node.role);
 }
 
 static void get_heartbeat(struct dc_reader *r, struct dc_msg_heartbeat *m) {

@@ -73,7 +73,13 @@ struct dc_node_info {                /* NODE_REGISTER command and REGISTER messa
   char *labels_json;                 /* JSON object text, not parsed here */
   char *sandbox;                     /* "cgroup2"|"cgroup1"|"rlimit" (length
                                         checked only) */
+  uint8_t role;                      /* enum dc_node_role; encoded as one
+                                        optional trailing byte (docs/commands.md) */
 };
+
+/* A provider's role: a fixed node serves the classes it declares; a dynamic
+ * node serves one of them at a time, the one the masters assign. */
+enum dc_node_role { DC_NODE_FIXED = 0, DC_NODE_DYNAMIC = 1 };
 
 enum dc_task_outcome {
   DC_OUTCOME_SUCCEEDED = 1,
@@ -126,6 +132,7 @@ enum dc_cmd_type {
   /* 9..31 are kept for the ledger's commands. */
   DC_CMD_MASTER_SET = 32,            /* a master joins or changes its addresses */
   DC_CMD_MASTER_REMOVE = 33,
+  DC_CMD_NODE_CLUSTER_SET = 40,      /* service cluster / similarity group moves */
   DC_CMD_TX = 9,            /* a signed ledger transaction (src/ledger) */
   DC_CMD_LEDGER = 10,       /* a ledger system operation, leader only */
 };
@@ -193,6 +200,24 @@ struct dc_cmd_master_remove {
   uint64_t id;
 };
 
+/* Service clusters (docs/matching.md "Service clusters"): the leader moves
+ * dynamic providers between the classes they accept, and records each
+ * provider's similarity group. Applied all or nothing. */
+#define DC_CLUSTER_SET_MAX 1024          /* items per command, at least 1 */
+#define DC_CLUSTER_NAME_MAX 64
+#define DC_CLUSTER_REASON_MAX 256
+#define DC_GROUP_KEEP UINT32_MAX         /* item leaves the group as it is */
+struct dc_cluster_item {
+  uint8_t node_id[DC_PK_BYTES];
+  char *cluster;                     /* <= DC_CLUSTER_NAME_MAX; "" = keep */
+  uint32_t group;                    /* similarity group, or DC_GROUP_KEEP */
+};
+struct dc_cmd_node_cluster_set {
+  struct dc_cluster_item *items;     /* 1..DC_CLUSTER_SET_MAX */
+  size_t n;
+  char *reason;                      /* <= DC_CLUSTER_REASON_MAX */
+};
+
 struct dc_cmd {
   uint16_t type;                     /* enum dc_cmd_type: selects the union member */
   uint64_t proposal_id;              /* unique per proposer; routes the result back */
@@ -208,6 +233,7 @@ struct dc_cmd {
     struct dc_cmd_task_finished task_finished;
     struct dc_cmd_master_set master_set;
     struct dc_cmd_master_remove master_remove;
+    struct dc_cmd_node_cluster_set cluster_set;
     struct dc_cmd_blob blob;         /* TX, LEDGER */
   } u;
 };

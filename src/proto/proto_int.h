@@ -103,6 +103,11 @@ void *proto_get_list(struct dc_reader *r, size_t *n, size_t size, size_t min,
 void proto_put_node_info(struct proto_w *w, const struct dc_node_info *ni);
 void proto_get_node_info(struct dc_reader *r, struct dc_node_info *ni);
 void proto_node_info_free(struct dc_node_info *ni);
+/* The role travels as one optional byte at the very end of a body, present
+ * only for a dynamic node, so encodings from before roles still decode (as
+ * fixed) and every value keeps exactly one encoding. */
+void proto_put_node_role(struct proto_w *w, uint8_t role);
+void proto_get_node_role(struct dc_reader *r, uint8_t *role);
 
 void proto_put_task_result(struct proto_w *w, const struct dc_task_result *tr);
 void proto_get_task_result(struct dc_reader *r, struct dc_task_result *tr);

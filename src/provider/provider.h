@@ -31,6 +31,7 @@ struct dc_provider_config {
   uint64_t price_mem_gb_hour;
   double lat, lon;
   const char *classes;           /* "compute" */
+  uint8_t role;                  /* enum dc_node_role: 0 fixed, 1 dynamic */
   const char *labels_json;       /* "{}" */
   uint32_t heartbeat_ms;         /* 1000 */
   /* Gossip membership (off unless gossip_addr is set). */

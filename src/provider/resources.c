@@ -42,6 +42,7 @@ int provider_discover(struct dc_provider *p) {
   n->classes = dc_strdup(p->cfg.classes ? p->cfg.classes : "compute");
   n->labels_json = dc_strdup(p->cfg.labels_json ? p->cfg.labels_json : "{}");
   n->sandbox = dc_strdup(dc_sandbox_mechanism(&p->sb));
+  n->role = p->cfg.role;
   memcpy(n->node_id, p->id.pk, DC_PK_BYTES);
   if (!n->name || !n->addr || !n->classes || !n->labels_json || !n->sandbox)
     return DC_ENOMEM;

@@ -39,7 +39,7 @@ void dc_sched_weights_default(struct dc_sched_weights *w) {
    * hours or fractions and break ties between equally fragmenting nodes. */
   *w = (struct dc_sched_weights){
       .frag = 1.0, .time = 0.5, .price = 0.1, .risk = 2.0, .pack = 0.01,
-      .distance = 0.5};
+      .distance = 0.5, .provider_fair = 0.01};
 }
 
 int dc_sched_ctx_cache(struct dc_sched_ctx *ctx, size_t nnodes) {
@@ -175,7 +175,25 @@ static double learned_cost(struct dc_sched_ctx *ctx,
   if (t->has_near && n->has_loc)
     c += w->distance *
          dc_sched_distance_km(n->lat, n->lon, t->near_lat, t->near_lon) / 1000.0;
+  if (ctx->provider_fair) c += ctx->provider_fair[i];
   return c;
+}
+
+void dc_sched_provider_fair(const struct dc_sched_res *nodes, size_t n,
+                            const double *work, double w, double *fair) {
+  double total_work = 0, total_cpu = 0;
+  for (size_t j = 0; j < n; j++) {
+    total_work += work[j] > 0 ? work[j] : 0;
+    total_cpu += nodes[j].cpu_millis;
+  }
+  for (size_t j = 0; j < n; j++) {
+    fair[j] = 0;
+    if (total_work <= 0 || total_cpu <= 0 || !nodes[j].cpu_millis) continue;
+    double target = nodes[j].cpu_millis / total_cpu;
+    double actual = (work[j] > 0 ? work[j] : 0) / total_work;
+    double r = actual / target - 1.0;
+    fair[j] = w * (r > 1 ? 1 : r < -1 ? -1 : r);
+  }
 }
 
 double dc_sched_cost(struct dc_sched_ctx *ctx, const struct dc_sched_res *nodes,

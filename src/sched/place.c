@@ -24,17 +24,6 @@ double dc_sched_distance_km(double lat1, double lon1, double lat2,
   return 2 * r * atan2(sqrt(a), sqrt(1 - a));
 }
 
-static bool has_class(const char *classes, const char *want) {
-  size_t wl = strlen(want);
-  for (const char *p = classes; p && *p;) {
-    const char *e = strchr(p, ',');
-    size_t l = e ? (size_t)(e - p) : strlen(p);
-    if (l == wl && strncmp(p, want, wl) == 0) return true;
-    p = e ? e + 1 : NULL;
-  }
-  return false;
-}
-
 static bool has_labels(const struct dc_sched_node *n,
                        const struct dc_sched_task *t) {
   for (size_t i = 0; i < t->nlabels; i++) {
@@ -56,7 +45,7 @@ enum why { W_NONE, W_CLASS, W_LABELS, W_PRICE, W_NEAR, W_CPU, W_MEM, W_DISK, W_G
 static enum why fits(const struct dc_sched_node *n, const struct usage *u,
                      const struct dc_sched_task *t) {
   if (t->service_class && *t->service_class &&
-      !has_class(n->classes, t->service_class))
+      !dc_csv_has(n->classes, t->service_class))
     return W_CLASS;
   if (!has_labels(n, t)) return W_LABELS;
   if (t->has_max_price && n->price_cpu_hour > t->max_price) return W_PRICE;

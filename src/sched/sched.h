@@ -152,6 +152,8 @@ struct dc_sched_weights {         /* the learned policy's cost terms */
   double risk;                    /* probability of losing the work */
   double pack;                    /* leftover share after placement (bin packing) */
   double distance;                /* per 1,000 km from the task's `near` point */
+  double provider_fair;           /* proportional shares across providers
+                                     (dc_sched_provider_fair) */
 };
 
 struct dc_sched_ctx {             /* caller-owned; all-zero + kind is valid */
@@ -165,6 +167,9 @@ struct dc_sched_ctx {             /* caller-owned; all-zero + kind is valid */
    * start are scored. Clusters up to DC_SCHED_SCORE_ALL nodes are always
    * scored whole. */
   size_t next_start;
+  /* Proportional shares across providers: the learned cost of node i gets
+   * provider_fair[i] added (from dc_sched_provider_fair). NULL = none. */
+  const double *provider_fair;
   /* Private cache of fragmentation per (node, type), keyed by node version;
    * see dc_sched_ctx_cache. */
   double *frag_cache;
@@ -287,5 +292,57 @@ int dc_sched_batch(struct dc_sched_ctx *ctx, struct dc_sched_res *nodes,
                    size_t ntasks, const struct dc_sched_batch_opts *o,
                    size_t *node_of, struct dc_sched_alloc *allocs,
                    struct dc_sched_batch_result *res);
+
+/* ---- service clusters ----------------------------------------------------
+ * Moves of dynamic providers between the service classes they accept,
+ * ahead of demand (docs/matching.md "Service clusters"). Pure: the master
+ * gives the forecast demand per class and the live providers; the plan
+ * says which dynamic provider goes where. A fixed provider serves every
+ * class it lists and counts toward each; a dynamic one counts only toward
+ * the cluster it is in. */
+struct dc_shard_node {            /* pointers borrowed for the call */
+  const char *classes;            /* comma-separated classes it accepts */
+  const char *cluster;            /* the class it serves now (dynamic) */
+  bool dynamic;
+  bool movable;                   /* idle, and settled since its last move */
+  double cores;
+};
+struct dc_shard_class {
+  const char *name;
+  double demand_cores;            /* forecast need over the horizon */
+};
+struct dc_shard_move {
+  size_t node;                    /* index into nodes[] */
+  size_t from, to;                /* indexes into classes[]; from may be
+                                     SIZE_MAX if the node's cluster is not
+                                     one of classes[] */
+  double shortfall_cores;         /* of `to` before the move */
+  double spare_cores;             /* of `from` before the move */
+};
+/* Capacity per class (OUT: cap[nclasses]) as above. */
+void dc_shard_capacity(const struct dc_shard_node *nodes, size_t n,
+                       const struct dc_shard_class *classes, size_t nclasses,
+                       double *cap);
+/* Repeatedly: the class with the largest shortfall (demand - capacity,
+ * at least min_shortfall cores) takes a movable dynamic provider that
+ * accepts it, from the class with the most spare capacity that stays at or
+ * above its own demand without it (so a move never opens a shortfall,
+ * which is the hysteresis that keeps providers from flapping). A provider
+ * moves at most once per plan; at most max_moves moves. Ties go to the
+ * lower index. OUT: moves[max_moves], *nmoves. */
+void dc_shard_plan(const struct dc_shard_node *nodes, size_t n,
+                   const struct dc_shard_class *classes, size_t nclasses,
+                   double min_shortfall, size_t max_moves,
+                   struct dc_shard_move *moves, size_t *nmoves);
+
+/* ---- Proportional shares across providers ----
+ * Node j's proportional share is its part of the cluster's cpu; its actual
+ * share is its part of the recent work (work[j], e.g. core-seconds assigned
+ * over a window). OUT: fair[j] = w × clamp(actual / proportional − 1, −1, 1):
+ * a provider that had more than its share costs up to w more, one that had
+ * less up to w less, so among near-equal candidates the under-served one
+ * wins. Every value is 0 when no work or no cpu is recorded. */
+void dc_sched_provider_fair(const struct dc_sched_res *nodes, size_t n,
+                            const double *work, double w, double *fair);
 
 #endif /* DC_SCHED_H */

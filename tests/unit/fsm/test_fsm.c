@@ -1,61 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The FSM on a real SQLite database: every command, the task life cycle,
  * idempotent replay, rejections that change nothing, determinism. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fixture.h"
 
-#include "crypto/crypto.h"
-#include "fsm/fsm.h"
-#include "proto/proto.h"
-#include "tests/lib/testlib.h"
-
-struct fx {
-  char dir[256];
-  char path[300];
-  struct dc_fsm *f;
-  uint64_t next;
-  struct dc_identity node, user;
-};
-
-static int setup(void **state) {
-  struct fx *x = calloc(1, sizeof *x);
-  assert_int_equal(dc_crypto_init(), DC_OK);
-  dc_test_tmpdir(x->dir, sizeof x->dir);
-  snprintf(x->path, sizeof x->path, "%s/state.db", x->dir);
-  struct dc_errmsg err;
-  assert_int_equal(dc_fsm_open(x->path, false, &x->f, &err), DC_OK);
-  assert_int_equal(dc_identity_generate(&x->node), DC_OK);
-  assert_int_equal(dc_identity_generate(&x->user), DC_OK);
-  x->next = 1;
-  *state = x;
-  return 0;
-}
-
-static int teardown(void **state) {
-  struct fx *x = *state;
-  dc_fsm_close(x->f);
-  dc_identity_close(&x->node);
-  dc_identity_close(&x->user);
-  dc_test_rmrf(x->dir);
-  free(x);
-  return 0;
-}
-
-/* Encodes and applies one command at the next index. */
-static struct dc_fsm_result apply(struct fx *x, struct dc_cmd *c) {
-  struct dc_buf b = {0};
-  c->proposal_id = 1000 + x->next;
-  c->ts_ms = (int64_t)(1700000000000LL + (int64_t)x->next);
-  assert_int_equal(dc_cmd_encode(c, &b), DC_OK);
-  struct dc_fsm_entry e = {x->next, b.data, b.len};
-  struct dc_fsm_result r;
-  struct dc_errmsg err;
-  assert_int_equal(dc_fsm_apply_batch(x->f, &e, 1, &r, &err), DC_OK);
-  x->next++;
-  dc_buf_free(&b);
-  return r;
-}
+#define setup fx_setup
+#define teardown fx_teardown
+#define apply fx_apply
 
 static void migrate(struct fx *x) {
   struct dc_cmd c = {.type = DC_CMD_MIGRATE};
@@ -121,13 +71,6 @@ static const char *task_state(struct fx *x, const char *id) {
   return buf;
 }
 
-static int64_t count(struct fx *x, const char *sql) {
-  sqlite3_stmt *s;
-  sqlite3_prepare_v2(dc_fsm_db(x->f), sql, -1, &s, NULL);
-  int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-  sqlite3_finalize(s);
-  return n;
-}
 
 #define JOB "0123456789abcdef0123456789abcdef"
 #define DAG                                                                  \
@@ -165,8 +108,8 @@ static void test_job_dag_life_cycle(void **state) {
   assert_int_equal(finish(x, JOB ".b.0", 2, DC_OUTCOME_SUCCEEDED).code, DC_OK);
   assert_int_equal(assign(x, JOB ".b.1", 1).code, DC_OK);
   assert_int_equal(finish(x, JOB ".b.1", 1, DC_OUTCOME_SUCCEEDED).code, DC_OK);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM jobs WHERE state='succeeded'"), 1);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM task_outputs"), 4);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM jobs WHERE state='succeeded'"), 1);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM task_outputs"), 4);
 }
 
 static void test_result_accepted_at_most_once(void **state) {
@@ -179,7 +122,7 @@ static void test_result_accepted_at_most_once(void **state) {
   struct dc_fsm_result r = finish(x, JOB ".a.0", 1, DC_OUTCOME_SUCCEEDED);
   assert_int_equal(r.code, DC_ECONFLICT);
   assert_non_null(strstr(r.message, "late result"));
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM task_events WHERE state='succeeded'"), 1);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM task_events WHERE state='succeeded'"), 1);
 }
 
 static void test_bad_signature_refused(void **state) {
@@ -215,7 +158,7 @@ static void test_node_dead_requeues(void **state) {
   assert_int_equal(r.code, DC_OK);
   assert_int_equal(r.count, 1);
   assert_string_equal(task_state(x, JOB ".a.0"), "pending");
-  assert_int_equal(count(x, "SELECT lost FROM tasks WHERE name='a'"), 1);
+  assert_int_equal(fx_count(x, "SELECT lost FROM tasks WHERE name='a'"), 1);
   /* The dead node's late result is refused; assigning to it too. */
   assert_int_equal(finish(x, JOB ".a.0", 1, DC_OUTCOME_SUCCEEDED).code, DC_ECONFLICT);
   assert_int_equal(assign(x, JOB ".a.0", 2).code, DC_ECONFLICT);
@@ -230,7 +173,7 @@ static void test_idempotent_submit_and_replay(void **state) {
   assert_int_equal(r1.code, DC_OK);
   assert_int_equal(r2.code, DC_OK);
   assert_string_equal(r2.ref, JOB);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM jobs"), 1);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM jobs"), 1);
   /* Re-applying an index at or below the applied one changes nothing. */
   uint64_t applied = dc_fsm_applied_index(x->f);
   struct dc_buf b = {0};
@@ -244,18 +187,18 @@ static void test_idempotent_submit_and_replay(void **state) {
   struct dc_errmsg err;
   assert_int_equal(dc_fsm_apply_batch(x->f, &e, 1, &r, &err), DC_OK);
   assert_string_equal(r.message, "already applied");
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM jobs"), 1);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM jobs"), 1);
   dc_buf_free(&b);
 }
 
 static void test_rejections_change_nothing(void **state) {
   struct fx *x = *state;
   migrate(x);
-  int64_t before = count(x, "SELECT COUNT(*) FROM tasks");
+  int64_t before = fx_count(x, "SELECT COUNT(*) FROM tasks");
   struct dc_fsm_result r = submit(x, JOB, "", "{\"name\":\"x\",\"tasks\":[]}");
   assert_int_equal(r.code, DC_EINVAL);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM jobs"), 0);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks"), before);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM jobs"), 0);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM tasks"), before);
   /* Undecodable bytes: rejected, recorded in the log, applied index moves. */
   uint8_t junk[7] = {1, 2, 3, 4, 5, 6, 7};
   struct dc_fsm_entry e = {x->next++, junk, sizeof junk};
@@ -271,7 +214,7 @@ static void test_rejections_change_nothing(void **state) {
   assert_int_equal(apply(x, &c).code, DC_EFORBIDDEN);
   memcpy(c.u.job_cancel.owner, x->user.pk, 32);
   assert_int_equal(apply(x, &c).code, DC_OK);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks WHERE state='canceled'"), 3);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM tasks WHERE state='canceled'"), 3);
   assert_int_equal(apply(x, &c).code, DC_ECONFLICT);
 }
 
@@ -286,7 +229,7 @@ static void test_restart_keeps_applied_index(void **state) {
   assert_int_equal(dc_fsm_open(x->path, false, &x->f, &err), DC_OK);
   assert_int_equal(dc_fsm_applied_index(x->f), applied);
   assert_int_equal(dc_fsm_schema_version(x->f), DC_FSM_SCHEMA_VERSION);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks"), 3);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM tasks"), 3);
 }
 
 /* Two replicas fed the same log end with byte-identical tables. */
@@ -297,20 +240,7 @@ static void test_deterministic_replay(void **state) {
   submit(x, JOB, "", DAG);
   assign(x, JOB ".a.0", 1);
   finish(x, JOB ".a.0", 1, DC_OUTCOME_FAILED);
-  char p2[320];
-  snprintf(p2, sizeof p2, "%s/replica.db", x->dir);
-  struct dc_fsm *g;
-  struct dc_errmsg err;
-  assert_int_equal(dc_fsm_open(p2, false, &g, &err), DC_OK);
-  sqlite3_stmt *s;
-  sqlite3_prepare_v2(dc_fsm_db(x->f), "SELECT idx, data FROM log ORDER BY idx", -1, &s, NULL);
-  while (sqlite3_step(s) == SQLITE_ROW) {
-    struct dc_fsm_entry e = {(uint64_t)sqlite3_column_int64(s, 0), sqlite3_column_blob(s, 1),
-                             (size_t)sqlite3_column_bytes(s, 1)};
-    struct dc_fsm_result r;
-    assert_int_equal(dc_fsm_apply_batch(g, &e, 1, &r, &err), DC_OK);
-  }
-  sqlite3_finalize(s);
+  struct dc_fsm *g = fx_replay(x);
   const char *dump =
       "SELECT group_concat(x, '|') FROM (SELECT id||state||attempt||IFNULL(node_id,'')||"
       "retries_used||IFNULL(finished_ms,'') AS x FROM tasks ORDER BY id)";
@@ -405,7 +335,7 @@ static void test_storage_error_is_not_a_rejection(void **state) {
   migrate(x);
   sqlite3 *db = dc_fsm_db(x->f);
   sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-  int64_t pages = count(x, "PRAGMA page_count");
+  int64_t pages = fx_count(x, "PRAGMA page_count");
   char sql[64];
   snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", (long long)pages);
   sqlite3_exec(db, sql, NULL, NULL, NULL);
@@ -428,12 +358,12 @@ static void test_storage_error_is_not_a_rejection(void **state) {
   assert_non_null(strstr(err.text, "full"));
   assert_int_equal(dc_fsm_applied_index(x->f), applied);
   sqlite3_exec(db, "PRAGMA max_page_count=1073741823", NULL, NULL, NULL);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks"), 0);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM log"), (int64_t)applied);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM tasks"), 0);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM log"), (int64_t)applied);
   /* With room again, the same entry applies. */
   assert_int_equal(dc_fsm_apply_batch(x->f, &e, 1, &r, &err), DC_OK);
   assert_int_equal(r.code, DC_OK);
-  assert_int_equal(count(x, "SELECT COUNT(*) FROM tasks"), 2000);
+  assert_int_equal(fx_count(x, "SELECT COUNT(*) FROM tasks"), 2000);
   dc_buf_free(&b);
 }
 

@@ -10,7 +10,8 @@
 const uint16_t fx_cmd_types[] = {
     DC_CMD_MIGRATE,    DC_CMD_NODE_REGISTER, DC_CMD_NODE_DEAD,
     DC_CMD_JOB_SUBMIT, DC_CMD_JOB_CANCEL,    DC_CMD_TASK_ASSIGN,
-    DC_CMD_TASK_STARTED, DC_CMD_TASK_FINISHED, DC_CMD_TX, DC_CMD_LEDGER};
+    DC_CMD_TASK_STARTED, DC_CMD_TASK_FINISHED, DC_CMD_TX, DC_CMD_LEDGER,
+    DC_CMD_NODE_CLUSTER_SET};
 const size_t fx_ncmd_types = DC_ARRAY_LEN(fx_cmd_types);
 const uint8_t fx_msg_types[] = {
     DC_MSG_REGISTER,  DC_MSG_REGISTERED, DC_MSG_HEARTBEAT,
@@ -87,6 +88,8 @@ static void node_info(enum fx_mode m, struct dc_node_info *ni) {
   ni->classes = txt(m, DC_NODE_CLASSES_MAX, "batch,ml");
   ni->labels_json = txt(m, DC_NODE_LABELS_MAX, "{\"rack\":\"a1\"}");
   ni->sandbox = txt(m, DC_NODE_SANDBOX_MAX, "cgroup2");
+  /* Fixed (no role byte) when empty, dynamic (one trailing byte) else. */
+  ni->role = m == FX_EMPTY ? DC_NODE_FIXED : DC_NODE_DYNAMIC;
 }
 
 static void result(enum fx_mode m, struct dc_task_result *r) {
@@ -168,6 +171,18 @@ void fx_cmd(uint16_t type, enum fx_mode m, struct dc_cmd *c) {
   case DC_CMD_TASK_FINISHED:
     result(m, &c->u.task_finished.r);
     break;
+  case DC_CMD_NODE_CLUSTER_SET: {
+    struct dc_cmd_node_cluster_set *a = &c->u.cluster_set;
+    a->n = count(m, 1, 2, DC_CLUSTER_SET_MAX);
+    a->items = must(dc_calloc(a->n, sizeof *a->items));
+    for (size_t i = 0; i < a->n; i++) {
+      pk(m, a->items[i].node_id, DC_PK_BYTES, (uint8_t)(i + 1));
+      a->items[i].cluster = txt(m, DC_CLUSTER_NAME_MAX, i ? "" : "streaming");
+      a->items[i].group = m == FX_MAX ? DC_GROUP_KEEP : (uint32_t)i;
+    }
+    a->reason = txt(m, DC_CLUSTER_REASON_MAX, "forecast: streaming needs 6.0 cores");
+    break;
+  }
   case DC_CMD_TX:
   case DC_CMD_LEDGER: {
     /* Opaque here (the ledger's codec is tested in tests/unit/ledger):
@@ -301,7 +316,7 @@ static bool node_eq(const struct dc_node_info *a, const struct dc_node_info *b) 
          EQ(memory_mb) && EQ(disk_mb) && EQ(gpu) && EQ(price_cpu_hour) &&
          EQ(price_mem_gb_hour) && d_eq(a->lat, b->lat) &&
          d_eq(a->lon, b->lon) && SEQ(classes) && SEQ(labels_json) &&
-         SEQ(sandbox);
+         SEQ(sandbox) && EQ(role);
 }
 
 static bool result_eq(const struct dc_task_result *a,
@@ -349,6 +364,16 @@ bool fx_cmd_eq(const struct dc_cmd *a, const struct dc_cmd *b) {
            MEQ(u.task_started.node_id);
   case DC_CMD_TASK_FINISHED:
     return result_eq(&a->u.task_finished.r, &b->u.task_finished.r);
+  case DC_CMD_NODE_CLUSTER_SET:
+    if (!EQ(u.cluster_set.n) || !SEQ(u.cluster_set.reason)) return false;
+    for (size_t i = 0; i < a->u.cluster_set.n; i++) {
+      const struct dc_cluster_item *x = &a->u.cluster_set.items[i];
+      const struct dc_cluster_item *y = &b->u.cluster_set.items[i];
+      if (!s_eq(x->cluster, y->cluster) || x->group != y->group ||
+          memcmp(x->node_id, y->node_id, DC_PK_BYTES))
+        return false;
+    }
+    return true;
   case DC_CMD_TX:
   case DC_CMD_LEDGER:
     return b_eq(a->u.blob.data, a->u.blob.len, b->u.blob.data, b->u.blob.len);

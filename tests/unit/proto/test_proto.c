@@ -176,8 +176,21 @@ static void test_cmd_truncated_every_offset(void **state) {
       struct dc_buf b = {0};
       fx_cmd(fx_cmd_types[t], (enum fx_mode)mode, &c);
       assert_int_equal(dc_cmd_encode(&c, &b), DC_OK);
+      /* The one exception, by design (commands.md, node_info): without its
+       * optional last byte a dynamic node's registration is the same
+       * node's registration as fixed. */
+      bool role_byte = c.type == DC_CMD_NODE_REGISTER &&
+                       c.u.node_register.node.role == DC_NODE_DYNAMIC;
       for (size_t k = 0; k < b.len; k++) {
         int rc = decode_cmd_exact(b.data, k, &d);
+        if (role_byte && k == b.len - 1) {
+          assert_int_equal(rc, DC_OK);
+          assert_int_equal(d.u.node_register.node.role, DC_NODE_FIXED);
+          d.u.node_register.node.role = DC_NODE_DYNAMIC;
+          assert_true(fx_cmd_eq(&c, &d));
+          dc_cmd_free(&d);
+          continue;
+        }
         assert_true(rc == DC_ETRUNCATED || rc == DC_EPROTO);
         assert_true(cmd_zero(&d));
       }
@@ -195,8 +208,18 @@ static void test_msg_truncated_every_offset(void **state) {
       struct dc_buf b = {0};
       fx_msg(fx_msg_types[t], (enum fx_mode)mode, &m);
       assert_int_equal(dc_msg_encode(&m, &b), DC_OK);
+      /* As for commands: REGISTER without its optional role byte. */
+      bool role_byte = m.type == DC_MSG_REGISTER && m.u.reg.node.role == DC_NODE_DYNAMIC;
       for (size_t k = 0; k < b.len; k++) {
         int rc = decode_msg_exact(m.type, b.data, k, &d);
+        if (role_byte && k == b.len - 1) {
+          assert_int_equal(rc, DC_OK);
+          assert_int_equal(d.u.reg.node.role, DC_NODE_FIXED);
+          d.u.reg.node.role = DC_NODE_DYNAMIC;
+          assert_true(fx_msg_eq(&m, &d));
+          dc_msg_free(&d);
+          continue;
+        }
         assert_true(rc == DC_ETRUNCATED || rc == DC_EPROTO);
         assert_true(msg_zero(&d));
       }
