@@ -80,6 +80,8 @@ struct master_txreq {
   uint8_t hash[DC_HASH_BYTES];
   uint8_t *enc;             /* the encoded transaction (dc_malloc) */
   size_t enc_len;
+  struct txbatch *batch;    /* POST /v1/txs: the batch (r is NULL) */
+  size_t slot;              /* and the element's position in it */
 };
 
 #define METRIC_LAT_BUCKETS 12
@@ -138,6 +140,7 @@ struct dc_master {
     uint32_t faucet_inflight;
     struct master_txreq *vq_head, *vq_tail; /* waiting for a verify batch */
     uint32_t verify_inflight;  /* batches on the worker pool */
+    size_t vq_len;             /* length of the vq list */
   } ledger;
   struct dc_sysop *genesis;  /* from --genesis, proposed by a leader of a
                                state with no ledger yet (genesis.c) */

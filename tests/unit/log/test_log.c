@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The local log back end on a real loop and database: results come back
- * once per proposal, proposals of one loop turn share one batch, closing
+ * once per proposal, proposals of one loop turn share one batch, what is
+ * proposed while a batch commits forms the next one (group commit), closing
  * cancels what was not committed, and a reopened log continues numbering. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,28 +46,35 @@ static void encode_migrate(struct dc_buf *b) {
   assert_int_equal(dc_cmd_encode(&c, b), DC_OK);
 }
 
+/* A fresh state in a scratch folder and a local log on loop, counting
+ * into c. OUT: dir, path, *f, *log. */
+static void open_fresh(char dir[256], char path[300], uv_loop_t *loop,
+                       struct counter *c, struct dc_fsm **f, struct dc_log **log) {
+  dc_test_tmpdir(dir, 256);
+  snprintf(path, 300, "%s/s.db", dir);
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_open(path, true, f, &err), DC_OK);
+  uv_loop_init(loop);
+  struct dc_log_hooks hooks = {.on_applied = on_applied, .ud = c};
+  assert_int_equal(dc_log_local_new(loop, *f, &hooks, log), DC_OK);
+}
+
 static void test_local_batches_and_results(void **state) {
   (void)state;
   char dir[256], path[300];
-  dc_test_tmpdir(dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/s.db", dir);
-  struct dc_fsm *f;
-  struct dc_errmsg err;
-  assert_int_equal(dc_fsm_open(path, true, &f, &err), DC_OK);
   uv_loop_t loop;
-  uv_loop_init(&loop);
   struct counter c = {0};
-  struct dc_log_hooks hooks = {.on_applied = on_applied, .ud = &c};
+  struct dc_fsm *f;
   struct dc_log *log;
-  assert_int_equal(dc_log_local_new(&loop, f, &hooks, &log), DC_OK);
+  open_fresh(dir, path, &loop, &c, &f, &log);
   assert_true(dc_log_is_leader(log));
   struct dc_buf b = {0};
   for (int i = 0; i < 100; i++) {
     encode_migrate(&b);
     assert_int_equal(dc_log_propose(log, b.data, b.len, on_result, &c), DC_OK);
   }
-  uv_run(&loop, UV_RUN_NOWAIT);
-  uv_run(&loop, UV_RUN_NOWAIT);
+  /* The commit runs on the log's thread: the loop waits for it. */
+  while (c.calls < 100) uv_run(&loop, UV_RUN_ONCE);
   assert_int_equal(c.calls, 100);
   assert_int_equal(c.ok, 100);
   assert_int_equal(c.batches, 1); /* one loop turn, one transaction */
@@ -86,17 +94,54 @@ static void test_local_batches_and_results(void **state) {
   dc_fsm_close(f);
 
   /* Reopen: numbering continues after the stored applied index. */
+  struct dc_errmsg err;
   assert_int_equal(dc_fsm_open(path, true, &f, &err), DC_OK);
   assert_int_equal(dc_fsm_applied_index(f), 100);
   assert_int_equal(dc_log_local_new(&loop, f, NULL, &log), DC_OK);
   encode_migrate(&b);
   struct counter c2 = {0};
   assert_int_equal(dc_log_propose(log, b.data, b.len, on_result, &c2), DC_OK);
-  uv_run(&loop, UV_RUN_NOWAIT);
+  while (c2.calls < 1) uv_run(&loop, UV_RUN_ONCE);
   assert_int_equal(c2.last_index, 101);
   log->ops->close(log, NULL, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
+  dc_fsm_close(f);
+  dc_buf_free(&b);
+  dc_test_rmrf(dir);
+}
+
+/* Group commit: one proposal starts a commit; the 50 proposed while it is
+ * in flight are not committed one by one but together, as the next batch,
+ * and every result arrives only after its batch is durable. */
+static void test_local_group_commit(void **state) {
+  (void)state;
+  struct counter c = {0};
+  char dir[256], path[300];
+  uv_loop_t loop;
+  struct dc_fsm *f;
+  struct dc_log *log;
+  open_fresh(dir, path, &loop, &c, &f, &log);
+  struct dc_buf b = {0};
+  encode_migrate(&b);
+  assert_int_equal(dc_log_propose(log, b.data, b.len, on_result, &c), DC_OK);
+  /* the first batch goes to the commit thread: */
+  uv_run(&loop, UV_RUN_NOWAIT);
+  assert_int_equal(c.calls, 0);  /* not answered before its commit is back */
+  for (int i = 0; i < 50; i++) {
+    encode_migrate(&b);
+    assert_int_equal(dc_log_propose(log, b.data, b.len, on_result, &c), DC_OK);
+  }
+  while (c.calls < 51) uv_run(&loop, UV_RUN_ONCE);
+  assert_int_equal(c.ok, 51);
+  assert_int_equal(c.batches, 2);
+  assert_int_equal(c.largest_batch, 50);
+  assert_int_equal(c.last_index, 51);
+  assert_int_equal(log->ops->applied_index(log), 51);
+  log->ops->close(log, NULL, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  assert_int_equal(dc_fsm_applied_index(f), 51);
   dc_fsm_close(f);
   dc_buf_free(&b);
   dc_test_rmrf(dir);
@@ -113,6 +158,7 @@ int main(void) {
   assert_int_equal(dc_crypto_init(), DC_OK);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_local_batches_and_results),
+      cmocka_unit_test(test_local_group_commit),
       cmocka_unit_test(test_proposal_ids_unique),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
