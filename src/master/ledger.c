@@ -148,7 +148,11 @@ static void seal_now(struct dc_master *m) {
     m->ledger.seal_in_flight = true;
 }
 
-static void seal_timer_cb(uv_timer_t *t) { seal_now(t->data); }
+/* Also, on the same beat, the payees' lists of open channels. */
+static void seal_timer_cb(uv_timer_t *t) {
+  seal_now(t->data);
+  master_channels_notify(t->data, NULL);
+}
 
 void master_ledger_applied(struct dc_master *m, const struct dc_fsm_result *res,
                            size_t n) {

@@ -38,6 +38,8 @@ struct session {
   size_t nsent, capsent;
   struct dc_msg_heartbeat last_hb; /* usage snapshot, owned */
   bool has_hb;
+  bool channels_listed;     /* the last CHANNELS it got was not empty */
+  bool channels_stale;      /* (channels.c, during one notification) */
   struct session *next;
 };
 
@@ -207,6 +209,11 @@ int master_session_send(struct session *s, const struct dc_msg *msg);
 void master_dispatch(struct dc_master *m);   /* send RUN_TASK for new assignments */
 void master_reconcile(struct dc_master *m);  /* kill what is no longer current */
 int master_session_live_count(struct dc_master *m);
+
+/* channels.c: the open channels each payee provider holds, sent to it
+ * (every session, or only), and a provider's own channel close. */
+void master_channels_notify(struct dc_master *m, struct session *only);
+void master_channel_tx(struct session *s, const struct dc_msg_ledger_tx *t);
 
 /* detector.c */
 void master_seen(struct dc_master *m, const char *node_hex);
