@@ -197,8 +197,11 @@ static void on_handle_closed(uv_handle_t *h) {
   if (done) done(ud);
 }
 
-/* Once no commit is in flight: stop the thread, close the handles. */
+/* Once no commit is in flight: stop the thread, close the handles. Runs
+ * once (a close from a result callback is seen again at the end of
+ * committed_cb). */
 static void finish_close(struct local_log *ll) {
+  if (ll->handles_open) return;
   if (ll->thread_live) {
     pthread_mutex_lock(&ll->mu);
     ll->quit = true;

@@ -147,6 +147,46 @@ static void test_local_group_commit(void **state) {
   dc_test_rmrf(dir);
 }
 
+/* A result callback that closes the log (as a stopping master does): the
+ * rest of the committed batch is still answered with its real results,
+ * what was queued behind it is cancelled, and the log closes once. */
+static struct dc_log *g_closing_log;
+static void on_result_close(void *ud, const struct dc_fsm_result *r) {
+  on_result(ud, r);
+  if (g_closing_log) {
+    g_closing_log->ops->close(g_closing_log, NULL, NULL);
+    g_closing_log = NULL;
+  }
+}
+
+static void test_local_close_from_callback(void **state) {
+  (void)state;
+  struct counter c = {0};
+  char dir[256], path[300];
+  uv_loop_t loop;
+  struct dc_fsm *f;
+  struct dc_log *log;
+  open_fresh(dir, path, &loop, &c, &f, &log);
+  struct dc_buf b = {0};
+  for (int i = 0; i < 3; i++) {
+    encode_migrate(&b);
+    assert_int_equal(dc_log_propose(log, b.data, b.len, on_result_close, &c), DC_OK);
+  }
+  uv_run(&loop, UV_RUN_NOWAIT); /* the three go to the commit thread */
+  encode_migrate(&b);
+  assert_int_equal(dc_log_propose(log, b.data, b.len, on_result, &c), DC_OK);
+  g_closing_log = log;
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(c.calls, 4);
+  assert_int_equal(c.ok, 3);
+  assert_int_equal(c.canceled, 1);
+  uv_loop_close(&loop);
+  assert_int_equal(dc_fsm_applied_index(f), 3);
+  dc_fsm_close(f);
+  dc_buf_free(&b);
+  dc_test_rmrf(dir);
+}
+
 static void test_proposal_ids_unique(void **state) {
   (void)state;
   uint64_t a = dc_log_next_proposal_id(), b = dc_log_next_proposal_id();
@@ -159,6 +199,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_local_batches_and_results),
       cmocka_unit_test(test_local_group_commit),
+      cmocka_unit_test(test_local_close_from_callback),
       cmocka_unit_test(test_proposal_ids_unique),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
