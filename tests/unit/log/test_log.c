@@ -111,40 +111,49 @@ static void test_local_batches_and_results(void **state) {
   dc_test_rmrf(dir);
 }
 
+/* A fresh local log and what the tests below count with. */
+struct fx {
+  struct counter c;
+  char dir[256], path[300];
+  uv_loop_t loop;
+  struct dc_fsm *f;
+  struct dc_log *log;
+  struct dc_buf b;
+};
+
+static void fx_propose(struct fx *x, dc_log_propose_cb cb) {
+  encode_migrate(&x->b);
+  assert_int_equal(dc_log_propose(x->log, x->b.data, x->b.len, cb, &x->c), DC_OK);
+}
+
+static void fx_done(struct fx *x, uint64_t applied) {
+  uv_loop_close(&x->loop);
+  assert_int_equal(dc_fsm_applied_index(x->f), applied);
+  dc_fsm_close(x->f);
+  dc_buf_free(&x->b);
+  dc_test_rmrf(x->dir);
+}
+
 /* Group commit: one proposal starts a commit; the 50 proposed while it is
  * in flight are not committed one by one but together, as the next batch,
  * and every result arrives only after its batch is durable. */
 static void test_local_group_commit(void **state) {
   (void)state;
-  struct counter c = {0};
-  char dir[256], path[300];
-  uv_loop_t loop;
-  struct dc_fsm *f;
-  struct dc_log *log;
-  open_fresh(dir, path, &loop, &c, &f, &log);
-  struct dc_buf b = {0};
-  encode_migrate(&b);
-  assert_int_equal(dc_log_propose(log, b.data, b.len, on_result, &c), DC_OK);
-  /* the first batch goes to the commit thread: */
-  uv_run(&loop, UV_RUN_NOWAIT);
-  assert_int_equal(c.calls, 0);  /* not answered before its commit is back */
-  for (int i = 0; i < 50; i++) {
-    encode_migrate(&b);
-    assert_int_equal(dc_log_propose(log, b.data, b.len, on_result, &c), DC_OK);
-  }
-  while (c.calls < 51) uv_run(&loop, UV_RUN_ONCE);
-  assert_int_equal(c.ok, 51);
-  assert_int_equal(c.batches, 2);
-  assert_int_equal(c.largest_batch, 50);
-  assert_int_equal(c.last_index, 51);
-  assert_int_equal(log->ops->applied_index(log), 51);
-  log->ops->close(log, NULL, NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  uv_loop_close(&loop);
-  assert_int_equal(dc_fsm_applied_index(f), 51);
-  dc_fsm_close(f);
-  dc_buf_free(&b);
-  dc_test_rmrf(dir);
+  struct fx x = {0};
+  open_fresh(x.dir, x.path, &x.loop, &x.c, &x.f, &x.log);
+  fx_propose(&x, on_result);
+  uv_run(&x.loop, UV_RUN_NOWAIT); /* the first batch goes to the commit thread */
+  assert_int_equal(x.c.calls, 0); /* not answered before its commit is back */
+  for (int i = 0; i < 50; i++) fx_propose(&x, on_result);
+  while (x.c.calls < 51) uv_run(&x.loop, UV_RUN_ONCE);
+  assert_int_equal(x.c.ok, 51);
+  assert_int_equal(x.c.batches, 2);
+  assert_int_equal(x.c.largest_batch, 50);
+  assert_int_equal(x.c.last_index, 51);
+  assert_int_equal(x.log->ops->applied_index(x.log), 51);
+  x.log->ops->close(x.log, NULL, NULL);
+  uv_run(&x.loop, UV_RUN_DEFAULT);
+  fx_done(&x, 51);
 }
 
 /* A result callback that closes the log (as a stopping master does): the
@@ -161,30 +170,17 @@ static void on_result_close(void *ud, const struct dc_fsm_result *r) {
 
 static void test_local_close_from_callback(void **state) {
   (void)state;
-  struct counter c = {0};
-  char dir[256], path[300];
-  uv_loop_t loop;
-  struct dc_fsm *f;
-  struct dc_log *log;
-  open_fresh(dir, path, &loop, &c, &f, &log);
-  struct dc_buf b = {0};
-  for (int i = 0; i < 3; i++) {
-    encode_migrate(&b);
-    assert_int_equal(dc_log_propose(log, b.data, b.len, on_result_close, &c), DC_OK);
-  }
-  uv_run(&loop, UV_RUN_NOWAIT); /* the three go to the commit thread */
-  encode_migrate(&b);
-  assert_int_equal(dc_log_propose(log, b.data, b.len, on_result, &c), DC_OK);
-  g_closing_log = log;
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(c.calls, 4);
-  assert_int_equal(c.ok, 3);
-  assert_int_equal(c.canceled, 1);
-  uv_loop_close(&loop);
-  assert_int_equal(dc_fsm_applied_index(f), 3);
-  dc_fsm_close(f);
-  dc_buf_free(&b);
-  dc_test_rmrf(dir);
+  struct fx x = {0};
+  open_fresh(x.dir, x.path, &x.loop, &x.c, &x.f, &x.log);
+  for (int i = 0; i < 3; i++) fx_propose(&x, on_result_close);
+  uv_run(&x.loop, UV_RUN_NOWAIT); /* the three go to the commit thread */
+  fx_propose(&x, on_result);
+  g_closing_log = x.log;
+  uv_run(&x.loop, UV_RUN_DEFAULT);
+  assert_int_equal(x.c.calls, 4);
+  assert_int_equal(x.c.ok, 3);
+  assert_int_equal(x.c.canceled, 1);
+  fx_done(&x, 3);
 }
 
 static void test_proposal_ids_unique(void **state) {
