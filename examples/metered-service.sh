@@ -3,7 +3,9 @@
 # user opens a channel to the provider running the service and pays one
 # tick (0.001 DEEP) per second while it runs; the ticks travel on the
 # provider's session (the master does not store them); at the end the
-# provider closes the channel with the highest tick it verified.
+# provider closes the channel with the highest tick it verified. (The
+# provider's agent would close it by itself once the ticks stop, after
+# --channel-idle-s, 60 s by default; the script closes at once.)
 # Usage (on a dev cloud): examples/metered-service.sh DEV_DATA_DIR
 set -eu
 DC=${DC:-deepcloud}

@@ -13,7 +13,7 @@ echo "# raft: 3 replicas vs the local log (throughput, commit latency), snapshot
 "$B/bench/raft/bench_raft" 20000
 echo "# raft failover: 3 masters as real processes, 10 leader kills, then 60 s of steady load"
 DC_BIN="$B/deepcloud" python3 bench/raft/bench_failover.py 10 60
-echo "# ledger: signed transfers/s through a real master vs the Ed25519 verify rate of all cores"
+echo "# ledger: signed transfers/s through a real master, one per request and batched, vs the Ed25519 verify rate of all cores"
 "$B/bench/ledger/bench_ledger" "$B/deepcloud" 64 300
 echo "# sched: placements/s at 10,000 nodes vs v0 (target 50,000/s); one 1,000-task batch (target < 100 ms)"
 "$B/bench/sched/bench_sched"

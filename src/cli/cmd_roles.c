@@ -134,6 +134,8 @@ int cli_provider(int argc, char **argv) {
       {"gossip-key", OPT_STR, &cfg.gossip_keys, "cluster key(s) HEX[,HEX...], 64 hex each; the first encrypts"},
       {"gossip-key-file", OPT_STR, &cfg.gossip_key_file, "file with one HEX key per line; the first encrypts"},
       {"gossip-fast", OPT_BOOL, &cfg.gossip_fast, "probe every 500 ms with a 250 ms timeout (LAN only; default memberlist's 1 s / 500 ms)"},
+      {"channel-idle-s", OPT_U32, &cfg.channel_idle_s, "close a channel paying us after this long without a tick (default 60)"},
+      {"channel-close-margin", OPT_U32, &cfg.channel_close_margin, "close a channel paying us this many blocks before the payer may reclaim (default 5)"},
       {"log-level", OPT_STR, &level, "debug, info, warn or error"},
   };
   int rc = parse_role("deepcloud provider [options]", opts, DC_ARRAY_LEN(opts), argc, argv, level);

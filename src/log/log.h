@@ -73,9 +73,13 @@ static inline int dc_log_barrier(struct dc_log *l,
 uint64_t dc_log_next_proposal_id(void);
 
 /* The `local` back end: one master; entries are numbered, stored and applied
- * in one SQLite transaction per batch (batches of up to
- * DC_LOG_LOCAL_BATCH_MAX entries proposed in the same loop turn).
- * fsm is borrowed and must outlive the log. OUT: *out. */
+ * in one SQLite transaction per batch of up to DC_LOG_LOCAL_BATCH_MAX
+ * entries. Group commit: a batch is applied and made durable on the log's
+ * commit thread while the loop runs; what is proposed meanwhile forms the
+ * next batch. fsm is borrowed and must outlive the log; while a proposal
+ * waits for its result the commit thread may be using fsm, so the caller
+ * reads the state through its own connection then, never through fsm.
+ * OUT: *out. */
 #define DC_LOG_LOCAL_BATCH_MAX 1024
 #define DC_LOG_ENTRY_MAX (4u << 20)
 int dc_log_local_new(uv_loop_t *loop, struct dc_fsm *fsm,

@@ -176,6 +176,7 @@ void master_api_route(struct dc_master *m, struct dc_httpd_req *r) {
       if (n == 2 && post) return api_tx_submit(m, r);
       if (n == 3 && get) return api_tx_show(m, r, seg[2]);
     }
+    if (n == 2 && post && strcmp(res, "txs") == 0) return api_txs_submit(m, r);
     if (strcmp(res, "accounts") == 0 && get) {
       if (n == 3) return api_account_show(m, r, seg[2]);
       if (n == 4 && strcmp(seg[3], "history") == 0)

@@ -41,8 +41,14 @@ void api_task_logs(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 void api_task_outputs(struct dc_master *m, struct dc_httpd_req *r,
                       const char *id);
 
-/* api_ledger.c */
+/* api_tx.c: POST /v1/tx and the batch POST /v1/txs */
+#define DC_TXS_BATCH_MAX 1000 /* any 1000 transactions fit the 1 MiB body cap */
 void api_tx_submit(struct dc_master *m, struct dc_httpd_req *r);
+void api_txs_submit(struct dc_master *m, struct dc_httpd_req *r);
+
+/* api_ledger.c */
+/* True once the ledger has its genesis; otherwise answers 503. */
+bool api_need_ledger(struct dc_master *m, struct dc_httpd_req *r);
 void api_tx_show(struct dc_master *m, struct dc_httpd_req *r, const char *id);
 void api_ledger_show(struct dc_master *m, struct dc_httpd_req *r);
 void api_account_show(struct dc_master *m, struct dc_httpd_req *r,

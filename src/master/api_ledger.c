@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
- * Ledger routes: POST /v1/tx (authenticated by the transaction's own
- * signature), accounts and their history, transactions, blocks, the ledger
- * summary, and the dev faucet. Writes are answered once applied. */
+ * Ledger routes: accounts and their history, transactions, blocks, the
+ * ledger summary, and the dev faucet (submission: api_tx.c). Writes are
+ * answered once applied. */
 #include <inttypes.h>
 #include <stdlib.h>
 
@@ -10,7 +10,7 @@
 #define DEV_FAUCET_DEFAULT (1000ULL * DC_MICRO_PER_DEEP)
 #define DEV_FAUCET_MAX (1000000ULL * DC_MICRO_PER_DEEP)
 
-static bool need_ledger(struct dc_master *m, struct dc_httpd_req *r) {
+bool api_need_ledger(struct dc_master *m, struct dc_httpd_req *r) {
   if (!m->ledger.ready) master_ledger_refresh(m);
   if (m->ledger.ready) return true;
   dc_httpd_respond_error(r, 503, "NOTFOUND",
@@ -30,115 +30,10 @@ static json_t *blob_hexj(sqlite3_stmt *s, int col) {
   return hexj(sqlite3_column_blob(s, col), (size_t)sqlite3_column_bytes(s, col));
 }
 
-/* ---- POST /v1/tx ------------------------------------------------------------ */
-
-static void txreq_free(struct master_txreq *q) {
-  dc_free(q->enc);
-  dc_free(q);
-}
-
-static void on_tx_applied(struct dc_master *m, const struct dc_fsm_result *res,
-                          void *ud) {
-  struct master_txreq *q = ud;
-  master_flood_done(m, q->tx.account);
-  char hash[2 * DC_HASH_BYTES + 1];
-  dc_hex_encode(q->hash, DC_HASH_BYTES, hash);
-  if (res->code != DC_OK)
-    dc_httpd_respond_error(q->r, api_status_for(res->code),
-                           dc_err_name(res->code), "%s", res->message);
-  else
-    api_reply_json(q->r, 200,
-                   json_pack("{s:s, s:I, s:s, s:s}", "hash", hash, "index",
-                             (json_int_t)res->index, "kind",
-                             dc_tx_kind_name(q->tx.kind), "message",
-                             res->message));
-  txreq_free(q);
-}
-
-static void on_tx_verified(struct dc_master *m, struct master_txreq *q) {
-  int rc = q->verify_rc;
-  if (rc == DC_OK && m->stopping) rc = DC_ECANCELED;
-  if (rc == DC_ESYS || rc == DC_ECANCELED) {
-    master_flood_done(m, q->tx.account);
-    dc_httpd_respond_error(q->r, 503, dc_err_name(rc),
-                           "the master is stopping or overloaded; retry");
-    txreq_free(q);
-    return;
-  }
-  if (rc == DC_OK) {
-    struct dc_cmd c = {.type = DC_CMD_TX};
-    c.u.blob.data = q->enc;
-    c.u.blob.len = q->enc_len;
-    rc = master_propose(m, &c, on_tx_applied, q);
-    if (rc == DC_OK) return;
-  }
-  master_flood_done(m, q->tx.account);
-  if (rc == DC_EBADSIG) {
-    char acct[2 * DC_PK_BYTES + 1];
-    dc_hex_encode(q->tx.account, DC_PK_BYTES, acct);
-    dc_httpd_respond_error(q->r, 401, "BADSIG",
-                           "the transaction's signature does not verify for "
-                           "account %.16s… on chain %s", acct, q->chain_id);
-  } else
-    dc_httpd_respond_error(q->r, api_status_for(rc), dc_err_name(rc),
-                           "could not propose the transaction: %s",
-                           dc_strerror(rc));
-  txreq_free(q);
-}
-
-void api_tx_submit(struct dc_master *m, struct dc_httpd_req *r) {
-  if (!need_ledger(m, r)) return;
-  size_t blen = 0;
-  const uint8_t *body = dc_httpd_req_body(r, &blen);
-  json_error_t jerr;
-  json_t *j = json_loadb((const char *)body, blen, 0, &jerr);
-  const char *hex = j ? json_string_value(json_object_get(j, "tx")) : NULL;
-  size_t hlen = hex ? strlen(hex) : 0;
-  if (!hex || hlen % 2 || hlen / 2 > DC_TX_MAX_BYTES) {
-    json_decref(j);
-    dc_httpd_respond_error(r, 400, "INVAL",
-                           "send {\"tx\": \"<hex of the signed transaction>\"} "
-                           "(at most %d bytes)", DC_TX_MAX_BYTES);
-    return;
-  }
-  struct master_txreq *q = dc_calloc(1, sizeof *q);
-  uint8_t *enc = dc_malloc(hlen / 2 + 1);
-  if (!q || !enc) {
-    json_decref(j);
-    dc_free(q);
-    dc_free(enc);
-    dc_httpd_respond_error(r, 500, "NOMEM", "out of memory");
-    return;
-  }
-  int rc = dc_hex_decode(hex, enc, hlen / 2);
-  json_decref(j);
-  if (!rc) rc = dc_tx_decode(enc, hlen / 2, &q->tx);
-  if (!rc) rc = dc_tx_hash(&q->tx, q->hash);
-  if (rc) {
-    dc_free(enc);
-    dc_free(q);
-    dc_httpd_respond_error(r, 400, dc_err_name(rc),
-                           "not a valid transaction encoding: %s",
-                           dc_strerror(rc));
-    return;
-  }
-  q->enc = enc;
-  q->enc_len = hlen / 2;
-  q->r = r;
-  q->done = on_tx_verified;
-  char why[160];
-  if ((rc = master_flood_take(m, q->tx.account, why, sizeof why))) {
-    txreq_free(q);
-    dc_httpd_respond_error(r, 429, "AGAIN", "%s", why);
-    return;
-  }
-  master_tx_verify_async(m, q);
-}
-
 /* ---- reads --------------------------------------------------------------------- */
 
 void api_ledger_show(struct dc_master *m, struct dc_httpd_req *r) {
-  if (!need_ledger(m, r)) return;
+  if (!api_need_ledger(m, r)) return;
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb,
                      "SELECT chain_id, unbonding_blocks, min_stake, block_max,"
@@ -178,7 +73,7 @@ static bool parse_key(struct dc_httpd_req *r, const char *hex,
 void api_account_show(struct dc_master *m, struct dc_httpd_req *r,
                       const char *id) {
   uint8_t pk[DC_PK_BYTES];
-  if (!parse_key(r, id, pk, "the account id") || !need_ledger(m, r)) return;
+  if (!parse_key(r, id, pk, "the account id") || !api_need_ledger(m, r)) return;
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb,
                      "SELECT balance, staked, unbonding, locked, nonce, head"
@@ -236,7 +131,7 @@ static json_t *txrow_json(sqlite3_stmt *s) {
 void api_account_history(struct dc_master *m, struct dc_httpd_req *r,
                          const char *id) {
   uint8_t pk[DC_PK_BYTES];
-  if (!parse_key(r, id, pk, "the account id") || !need_ledger(m, r)) return;
+  if (!parse_key(r, id, pk, "the account id") || !api_need_ledger(m, r)) return;
   const char *lim = dc_httpd_req_query(r, "limit");
   long limit = lim ? strtol(lim, NULL, 10) : 100;
   if (limit <= 0 || limit > 1000) limit = 100;
@@ -256,7 +151,7 @@ void api_account_history(struct dc_master *m, struct dc_httpd_req *r,
 
 void api_tx_show(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
   uint8_t h[DC_HASH_BYTES];
-  if (!parse_key(r, id, h, "the transaction hash") || !need_ledger(m, r)) return;
+  if (!parse_key(r, id, h, "the transaction hash") || !api_need_ledger(m, r)) return;
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb,
                      "SELECT " TX_COLS ", COALESCE((SELECT data FROM log l WHERE"
@@ -302,7 +197,7 @@ static json_t *block_json(sqlite3_stmt *s) {
 }
 
 void api_blocks_list(struct dc_master *m, struct dc_httpd_req *r) {
-  if (!need_ledger(m, r)) return;
+  if (!api_need_ledger(m, r)) return;
   const char *lim = dc_httpd_req_query(r, "limit");
   const char *before = dc_httpd_req_query(r, "before");
   long limit = lim ? strtol(lim, NULL, 10) : 20;
@@ -328,7 +223,7 @@ void api_block_show(struct dc_master *m, struct dc_httpd_req *r,
     dc_httpd_respond_error(r, 400, "INVAL", "a block is named by its height");
     return;
   }
-  if (!need_ledger(m, r)) return;
+  if (!api_need_ledger(m, r)) return;
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb, "SELECT " BLOCK_COLS " FROM blocks WHERE height = ?1",
                      -1, &s, NULL);
@@ -416,7 +311,7 @@ void api_faucet(struct dc_master *m, struct dc_httpd_req *r) {
                            "the faucet exists only on a dev cloud");
     return;
   }
-  if (!need_ledger(m, r)) return;
+  if (!api_need_ledger(m, r)) return;
   size_t blen = 0;
   const uint8_t *body = dc_httpd_req_body(r, &blen);
   json_t *j = json_loadb((const char *)body, blen, 0, NULL);
@@ -477,7 +372,7 @@ void api_faucet(struct dc_master *m, struct dc_httpd_req *r) {
  * The job's escrow and every ledger line that moved its money, in log
  * order: the bill is the ledger, line by line. */
 void api_job_bill(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
-  if (!need_ledger(m, r)) return;
+  if (!api_need_ledger(m, r)) return;
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb,
                      "SELECT owner, locked, available, reserved, paid, refunded,"
@@ -521,7 +416,7 @@ void api_job_bill(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
 void api_channel_ticks(struct dc_master *m, struct dc_httpd_req *r,
                        const char *id) {
   uint8_t ch[DC_HASH_BYTES];
-  if (!parse_key(r, id, ch, "the channel id") || !need_ledger(m, r)) return;
+  if (!parse_key(r, id, ch, "the channel id") || !api_need_ledger(m, r)) return;
   sqlite3_stmt *s = NULL;
   sqlite3_prepare_v2(m->rdb,
                      "SELECT payee, anchor, length, state FROM channels WHERE id = ?1",

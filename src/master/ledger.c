@@ -20,7 +20,9 @@
 void master_ledger_refresh(struct dc_master *m) {
   static const char *sql =
       "SELECT chain_id, block_max, min_stake FROM ledger WHERE id = 1";
-  if (dc_fsm_schema_version(m->fsm) < 2) return;
+  /* Before the migration that creates it there is no ledger table and the
+   * statement does not prepare. (The FSM's own fields are not read here:
+   * the local log applies on its commit thread.) */
   sqlite3_stmt *s = master_read_stmt(m, sql);
   if (!s) return;
   if (sqlite3_step(s) == SQLITE_ROW) {
@@ -146,7 +148,11 @@ static void seal_now(struct dc_master *m) {
     m->ledger.seal_in_flight = true;
 }
 
-static void seal_timer_cb(uv_timer_t *t) { seal_now(t->data); }
+/* Also, on the same beat, the payees' lists of open channels. */
+static void seal_timer_cb(uv_timer_t *t) {
+  seal_now(t->data);
+  master_channels_notify(t->data, NULL);
+}
 
 void master_ledger_applied(struct dc_master *m, const struct dc_fsm_result *res,
                            size_t n) {
@@ -205,10 +211,15 @@ static void verify_kick(struct dc_master *m) {
     if (!b) return; /* retried when a running batch completes */
     b->m = m;
     b->work.data = b;
-    while (m->ledger.vq_head && b->n < VERIFY_BATCH) {
+    /* Share what is queued among the idle workers, so that a burst is
+     * checked on every core rather than as one batch on one of them. */
+    size_t idle = VERIFY_WORKERS - m->ledger.verify_inflight;
+    size_t take = DC_MIN((size_t)VERIFY_BATCH, (m->ledger.vq_len + idle - 1) / idle);
+    while (m->ledger.vq_head && b->n < take) {
       struct master_txreq *q = m->ledger.vq_head;
       m->ledger.vq_head = q->next;
       if (!m->ledger.vq_head) m->ledger.vq_tail = NULL;
+      m->ledger.vq_len--;
       b->q[b->n++] = q;
     }
     if (uv_queue_work(m->loop, &b->work, verify_work, verify_done)) {
@@ -230,6 +241,7 @@ void master_tx_verify_async(struct dc_master *m, struct master_txreq *q) {
   if (m->ledger.vq_tail) m->ledger.vq_tail->next = q;
   else m->ledger.vq_head = q;
   m->ledger.vq_tail = q;
+  m->ledger.vq_len++;
   verify_kick(m);
 }
 
@@ -333,6 +345,7 @@ void master_ledger_stop(struct dc_master *m) {
   while (m->ledger.vq_head) {
     struct master_txreq *q = m->ledger.vq_head;
     m->ledger.vq_head = q->next;
+    m->ledger.vq_len--;
     q->verify_rc = DC_ECANCELED;
     q->done(m, q);
   }

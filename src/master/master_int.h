@@ -38,6 +38,8 @@ struct session {
   size_t nsent, capsent;
   struct dc_msg_heartbeat last_hb; /* usage snapshot, owned */
   bool has_hb;
+  bool channels_listed;     /* the last CHANNELS it got was not empty */
+  bool channels_stale;      /* (channels.c, during one notification) */
   struct session *next;
 };
 
@@ -80,6 +82,8 @@ struct master_txreq {
   uint8_t hash[DC_HASH_BYTES];
   uint8_t *enc;             /* the encoded transaction (dc_malloc) */
   size_t enc_len;
+  struct txbatch *batch;    /* POST /v1/txs: the batch (r is NULL) */
+  size_t slot;              /* and the element's position in it */
 };
 
 #define METRIC_LAT_BUCKETS 12
@@ -138,6 +142,7 @@ struct dc_master {
     uint32_t faucet_inflight;
     struct master_txreq *vq_head, *vq_tail; /* waiting for a verify batch */
     uint32_t verify_inflight;  /* batches on the worker pool */
+    size_t vq_len;             /* length of the vq list */
   } ledger;
   struct dc_sysop *genesis;  /* from --genesis, proposed by a leader of a
                                state with no ledger yet (genesis.c) */
@@ -207,6 +212,11 @@ int master_session_send(struct session *s, const struct dc_msg *msg);
 void master_dispatch(struct dc_master *m);   /* send RUN_TASK for new assignments */
 void master_reconcile(struct dc_master *m);  /* kill what is no longer current */
 int master_session_live_count(struct dc_master *m);
+
+/* channels.c: the open channels each payee provider holds, sent to it
+ * (every session, or only), and a provider's own channel close. */
+void master_channels_notify(struct dc_master *m, struct session *only);
+void master_channel_tx(struct session *s, const struct dc_msg_ledger_tx *t);
 
 /* detector.c */
 void master_seen(struct dc_master *m, const char *node_hex);

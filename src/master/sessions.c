@@ -223,6 +223,7 @@ static void on_registered(struct dc_master *m, const struct dc_fsm_result *r,
   msg.u.registered.heartbeat_ms = 1000;
   send_msg(s, &msg);
   DC_INFO("session", "node=%.16s registered", s->node_hex);
+  master_channels_notify(m, s);
   master_dispatch(m);
   master_schedule_soon(m);
 }
@@ -362,6 +363,9 @@ void master_session_frame(struct session *s, uint8_t type, const uint8_t *p,
       break;
     case DC_MSG_TASK_DONE:
       handle_done(s, &msg.u.task_done);
+      break;
+    case DC_MSG_LEDGER_TX:
+      master_channel_tx(s, &msg.u.ledger_tx);
       break;
     default:
       dc_conn_close(s->conn, "unexpected message type from a provider");

@@ -21,6 +21,8 @@ static const char *const msg_names[] = {
     [DC_MSG_TASK_ACK - MSG_BASE] = "task_ack",
     [DC_MSG_KILL_TASK - MSG_BASE] = "kill_task",
     [DC_MSG_TICKS - MSG_BASE] = "ticks",
+    [DC_MSG_CHANNELS - MSG_BASE] = "channels",
+    [DC_MSG_LEDGER_TX - MSG_BASE] = "ledger_tx",
 };
 
 static bool msg_type_known(uint8_t type) {
@@ -133,6 +135,25 @@ static void put_body(struct proto_w *w, const struct dc_msg *m) {
     }
     break;
   }
+  case DC_MSG_CHANNELS: {
+    const struct dc_msg_channels *c = &m->u.channels;
+    pw_str(w, c->chain_id, DC_MSG_CHAIN_ID_MAX);
+    pw_u64(w, c->height);
+    pw_u64(w, c->nonce);
+    pw_raw(w, c->head, DC_HASH_BYTES);
+    pw_count(w, c->n, 0, DC_CHANNELS_MAX);
+    if (c->n && !c->chans) pw_fail(w, DC_EINVAL);
+    for (size_t i = 0; i < c->n && !w->err; i++) {
+      pw_raw(w, c->chans[i].channel, DC_HASH_BYTES);
+      pw_u64(w, c->chans[i].open_height);
+      pw_u64(w, c->chans[i].reclaim_height);
+    }
+    break;
+  }
+  case DC_MSG_LEDGER_TX:
+    if (m->u.ledger_tx.len == 0) pw_fail(w, DC_EINVAL);
+    pw_bytes(w, m->u.ledger_tx.data, m->u.ledger_tx.len, DC_MSG_LEDGER_TX_MAX);
+    break;
   default:
     pw_fail(w, DC_EINVAL);
   }
@@ -249,6 +270,26 @@ static void get_body(struct dc_reader *r, struct dc_msg *m) {
     }
     break;
   }
+  case DC_MSG_CHANNELS: {
+    struct dc_msg_channels *c = &m->u.channels;
+    dc_get_str(r, &c->chain_id, DC_MSG_CHAIN_ID_MAX);
+    dc_get_u64(r, &c->height);
+    dc_get_u64(r, &c->nonce);
+    dc_get_raw(r, c->head, DC_HASH_BYTES);
+    c->chans = proto_get_list(r, &c->n, sizeof *c->chans, 0, DC_CHANNELS_MAX,
+                              DC_HASH_BYTES + 16);
+    for (size_t i = 0; i < c->n && !r->err; i++) {
+      dc_get_raw(r, c->chans[i].channel, DC_HASH_BYTES);
+      dc_get_u64(r, &c->chans[i].open_height);
+      dc_get_u64(r, &c->chans[i].reclaim_height);
+    }
+    break;
+  }
+  case DC_MSG_LEDGER_TX:
+    proto_get_bytes_dup(r, &m->u.ledger_tx.data, &m->u.ledger_tx.len,
+                        DC_MSG_LEDGER_TX_MAX);
+    if (!r->err && m->u.ledger_tx.len == 0) pr_fail(r, DC_EPROTO);
+    break;
   default:
     pr_fail(r, DC_EPROTO);
   }
@@ -310,6 +351,13 @@ void dc_msg_free(struct dc_msg *m) {
     break;
   case DC_MSG_TICKS:
     dc_free(m->u.ticks.ticks);
+    break;
+  case DC_MSG_CHANNELS:
+    dc_free(m->u.channels.chain_id);
+    dc_free(m->u.channels.chans);
+    break;
+  case DC_MSG_LEDGER_TX:
+    dc_free(m->u.ledger_tx.data);
     break;
   default: /* registered, unknown: nothing owned */
     break;

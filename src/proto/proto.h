@@ -284,6 +284,8 @@ enum dc_msg_type {
   DC_MSG_TASK_ACK = 39,              /* master -> agent, result committed or refused */
   DC_MSG_KILL_TASK = 40,             /* master -> agent */
   DC_MSG_TICKS = 41,                 /* master -> agent, relayed PayWord ticks */
+  DC_MSG_CHANNELS = 42,              /* master -> agent, the open channels paying it */
+  DC_MSG_LEDGER_TX = 43,             /* agent -> master, its own signed transaction */
 };
 
 struct dc_task_ref {
@@ -367,6 +369,32 @@ struct dc_msg_ticks {
   size_t n;
 };
 
+/* The open PayWord channels whose payee is the agent, with what it needs
+ * to close them itself: the ledger's height and its account's chain. */
+#define DC_CHANNELS_MAX 1024
+struct dc_channel_due {
+  uint8_t channel[DC_HASH_BYTES];
+  uint64_t open_height;
+  uint64_t reclaim_height;            /* the payer may reclaim from here */
+};
+#define DC_MSG_CHAIN_ID_MAX 64
+struct dc_msg_channels {
+  char *chain_id;                     /* what the agent signs for */
+  uint64_t height;                    /* the block being filled */
+  uint64_t nonce;                     /* the agent's account: last nonce */
+  uint8_t head[DC_HASH_BYTES];        /* and hash of its last transaction */
+  struct dc_channel_due *chans;       /* 0..DC_CHANNELS_MAX */
+  size_t n;
+};
+
+/* A ledger transaction signed by the agent's own key (encoded as in
+ * docs/ledger.md), for the master to check and propose. */
+#define DC_MSG_LEDGER_TX_MAX 512
+struct dc_msg_ledger_tx {
+  uint8_t *data;
+  size_t len;                         /* 1..DC_MSG_LEDGER_TX_MAX */
+};
+
 struct dc_msg {
   uint8_t type;                       /* enum dc_msg_type: selects the member */
   union {
@@ -380,6 +408,8 @@ struct dc_msg {
     struct dc_msg_task_ack task_ack;
     struct dc_msg_kill_task kill_task;
     struct dc_msg_ticks ticks;
+    struct dc_msg_channels channels;
+    struct dc_msg_ledger_tx ledger_tx;
   } u;
 };
 

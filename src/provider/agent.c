@@ -21,6 +21,8 @@ void dc_provider_config_default(struct dc_provider_config *c) {
   c->heartbeat_ms = 1000;
   c->price_cpu_hour = 1000;
   c->price_mem_gb_hour = 100;
+  c->channel_idle_s = 60;
+  c->channel_close_margin = 5;
 }
 
 int provider_send(struct dc_provider *p, const struct dc_msg *m) {
@@ -133,6 +135,7 @@ static void on_frame(struct dc_conn *c, uint8_t type, uint8_t version,
       provider_ack(p, m.u.task_ack.task_id, m.u.task_ack.attempt);
       break;
     case DC_MSG_TICKS: provider_ticks(p, &m.u.ticks); break;
+    case DC_MSG_CHANNELS: provider_channels(p, &m.u.channels); break;
     default:
       dc_conn_close(c, "unexpected message type from the master");
       break;

@@ -40,6 +40,12 @@ struct dc_provider_config {
   const char *gossip_keys;       /* HEX[,HEX...], first primary */
   const char *gossip_key_file;   /* one HEX per line, first primary */
   bool gossip_fast;               /* 500/250 ms probes (LAN only) */
+  /* PayWord channels paying this provider are closed by it, with the
+   * highest tick it holds, once no tick came for channel_idle_s (the paid
+   * service ended) or channel_close_margin blocks before the payer may
+   * reclaim (at most half the channel's timeout). */
+  uint32_t channel_idle_s;        /* 60 */
+  uint32_t channel_close_margin;  /* blocks, 5 */
 };
 
 void dc_provider_config_default(struct dc_provider_config *c);

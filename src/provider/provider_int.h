@@ -38,11 +38,15 @@ struct ptask {
   struct ptask *next;
 };
 
-/* A channel paying this provider: the highest tick accepted (ticks.c). */
+/* A channel paying this provider: the highest tick accepted (ticks.c),
+ * and when to close it (close.c). */
 struct tick_chan {
   uint8_t channel[DC_HASH_BYTES];
   uint32_t highest;
   uint8_t word[DC_HASH_BYTES];
+  int64_t last_tick_ms;          /* last accepted tick, or load (monotonic) */
+  int64_t close_sent_ms;         /* our close was sent (0: never) */
+  uint32_t close_ticks;          /* with this many ticks */
 };
 
 struct dc_provider {
@@ -76,6 +80,12 @@ struct dc_provider {
 
 /* ticks.c */
 void provider_ticks(struct dc_provider *p, const struct dc_msg_ticks *t);
+struct tick_chan *provider_chan_find(struct dc_provider *p,
+                                     const uint8_t id[DC_HASH_BYTES],
+                                     const uint8_t *anchor);
+
+/* close.c: closes the channels paying this provider, itself. */
+void provider_channels(struct dc_provider *p, const struct dc_msg_channels *c);
 
 /* resources.c */
 int provider_discover(struct dc_provider *p);

@@ -19,13 +19,24 @@ static void chan_path(struct dc_provider *p, const uint8_t id[DC_HASH_BYTES],
   snprintf(out, n, "%s/channels/%s.tick", p->cfg.data_dir, hex);
 }
 
-/* The channel's state, loaded from its file the first time. */
-static struct tick_chan *chan_find(struct dc_provider *p,
-                                   const struct dc_msg_ticks *t) {
+/* The channel's state, loaded from its file the first time. anchor: tick 0
+ * for a channel never seen (NULL: only a channel with ticks on file). */
+struct tick_chan *provider_chan_find(struct dc_provider *p,
+                                     const uint8_t id[DC_HASH_BYTES],
+                                     const uint8_t *anchor) {
   for (size_t i = 0; i < p->nchans; i++)
-    if (memcmp(p->chans[i].channel, t->channel, DC_HASH_BYTES) == 0)
+    if (memcmp(p->chans[i].channel, id, DC_HASH_BYTES) == 0)
       return &p->chans[i];
-  if (p->nchans == TICK_CHANNELS_MAX) return NULL;
+  char path[4300], *text = NULL, hex[2 * DC_HASH_BYTES + 1];
+  size_t len = 0;
+  unsigned long long hi = 0;
+  uint8_t word[DC_HASH_BYTES];
+  chan_path(p, id, path, sizeof path);
+  bool on_file = !dc_read_file(path, 256, &text, &len) &&
+                 sscanf(text, "%llu %64s", &hi, hex) == 2 &&
+                 !dc_hex_decode(hex, word, DC_HASH_BYTES);
+  dc_free(text);
+  if ((!on_file && !anchor) || p->nchans == TICK_CHANNELS_MAX) return NULL;
   if (p->nchans == p->capchans) {
     size_t cap = p->capchans ? 2 * p->capchans : 8;
     struct tick_chan *v = dc_realloc(p->chans, cap * sizeof *v);
@@ -35,22 +46,16 @@ static struct tick_chan *chan_find(struct dc_provider *p,
   }
   struct tick_chan *c = &p->chans[p->nchans++];
   memset(c, 0, sizeof *c);
-  memcpy(c->channel, t->channel, DC_HASH_BYTES);
-  memcpy(c->word, t->anchor, DC_HASH_BYTES); /* tick 0 is the anchor */
-  char path[4300], *text = NULL, hex[2 * DC_HASH_BYTES + 1];
-  size_t len = 0;
-  unsigned long long hi = 0;
-  chan_path(p, t->channel, path, sizeof path);
-  if (!dc_read_file(path, 256, &text, &len) &&
-      sscanf(text, "%llu %64s", &hi, hex) == 2 &&
-      !dc_hex_decode(hex, c->word, DC_HASH_BYTES))
-    c->highest = (uint32_t)hi;
-  dc_free(text);
+  memcpy(c->channel, id, DC_HASH_BYTES);
+  memcpy(c->word, on_file ? word : anchor, DC_HASH_BYTES); /* tick 0: the anchor */
+  c->highest = on_file ? (uint32_t)hi : 0;
+  /* A restart counts as activity: the service may still be paying. */
+  c->last_tick_ms = dc_mono_ms();
   return c;
 }
 
 void provider_ticks(struct dc_provider *p, const struct dc_msg_ticks *t) {
-  struct tick_chan *c = chan_find(p, t);
+  struct tick_chan *c = provider_chan_find(p, t->channel, t->anchor);
   if (!c) {
     DC_WARN("agent", "ticks: too many channels; batch ignored");
     return;
@@ -72,6 +77,7 @@ void provider_ticks(struct dc_provider *p, const struct dc_msg_ticks *t) {
     memcpy(c->word, k->word, DC_HASH_BYTES);
   }
   if (c->highest != before) {
+    c->last_tick_ms = dc_mono_ms();
     char dir[4200], path[4300], line[128], hex[2 * DC_HASH_BYTES + 1];
     snprintf(dir, sizeof dir, "%s/channels", p->cfg.data_dir);
     chan_path(p, t->channel, path, sizeof path);

@@ -16,7 +16,8 @@ const size_t fx_ncmd_types = DC_ARRAY_LEN(fx_cmd_types);
 const uint8_t fx_msg_types[] = {
     DC_MSG_REGISTER,  DC_MSG_REGISTERED, DC_MSG_HEARTBEAT,
     DC_MSG_RUN_TASK,  DC_MSG_TASK_STARTED, DC_MSG_TASK_LOG,
-    DC_MSG_TASK_DONE, DC_MSG_TASK_ACK,   DC_MSG_KILL_TASK, DC_MSG_TICKS};
+    DC_MSG_TASK_DONE, DC_MSG_TASK_ACK,   DC_MSG_KILL_TASK, DC_MSG_TICKS,
+    DC_MSG_CHANNELS,  DC_MSG_LEDGER_TX};
 const size_t fx_nmsg_types = DC_ARRAY_LEN(fx_msg_types);
 
 /* Fixtures must not fail: injection is off while they are built. */
@@ -292,6 +293,28 @@ void fx_msg(uint8_t type, enum fx_mode m, struct dc_msg *g) {
     }
     break;
   }
+  case DC_MSG_CHANNELS: {
+    struct dc_msg_channels *c = &g->u.channels;
+    c->chain_id = txt(m, DC_MSG_CHAIN_ID_MAX, "deepcloud-dev");
+    c->height = u64v(m, 77);
+    c->nonce = u64v(m, 5);
+    pk(m, c->head, DC_HASH_BYTES, 8);
+    c->n = count(m, 0, 2, DC_CHANNELS_MAX);
+    c->chans = c->n ? must(dc_calloc(c->n, sizeof *c->chans)) : NULL;
+    for (size_t i = 0; i < c->n; i++) {
+      pk(m, c->chans[i].channel, DC_HASH_BYTES, (uint8_t)i);
+      c->chans[i].open_height = u64v(m, 80 + i);
+      c->chans[i].reclaim_height = u64v(m, 90 + i);
+    }
+    break;
+  }
+  case DC_MSG_LEDGER_TX: {
+    struct dc_msg_ledger_tx *t = &g->u.ledger_tx;
+    t->len = m == FX_EMPTY ? 1 : m == FX_SMALL ? 178 : DC_MSG_LEDGER_TX_MAX;
+    t->data = must(dc_malloc(t->len));
+    memset(t->data, 0xab, t->len);
+    break;
+  }
   default:
     abort();
   }
@@ -440,6 +463,20 @@ bool fx_msg_eq(const struct dc_msg *a, const struct dc_msg *b) {
           memcmp(a->u.ticks.ticks[i].word, b->u.ticks.ticks[i].word, DC_HASH_BYTES))
         return false;
     return true;
+  case DC_MSG_CHANNELS:
+    if (!SEQ(u.channels.chain_id) || !EQ(u.channels.height) || !EQ(u.channels.nonce) ||
+        !MEQ(u.channels.head) || !EQ(u.channels.n))
+      return false;
+    for (size_t i = 0; i < a->u.channels.n; i++)
+      if (a->u.channels.chans[i].reclaim_height != b->u.channels.chans[i].reclaim_height ||
+          a->u.channels.chans[i].open_height != b->u.channels.chans[i].open_height ||
+          memcmp(a->u.channels.chans[i].channel, b->u.channels.chans[i].channel,
+                 DC_HASH_BYTES))
+        return false;
+    return true;
+  case DC_MSG_LEDGER_TX:
+    return b_eq(a->u.ledger_tx.data, a->u.ledger_tx.len, b->u.ledger_tx.data,
+                b->u.ledger_tx.len);
   default:
     return false;
   }
