@@ -154,6 +154,7 @@ try:
     # Detection as seen by every survivor, from its own log; and no false
     # positive anywhere.
     times, missing, false_pos = [], 0, []
+    per_victim = {}
     for log in member_logs(cloud):
         name = os.path.basename(log)[:-4]
         if name in victims:
@@ -172,8 +173,14 @@ try:
                     false_pos.append((name, m.group(1)))
         missing += len(victim_ids - set(seen))
         times.extend(seen.values())
+        for vid, d in seen.items():
+            per_victim.setdefault(vid, []).append(d)
     check(missing == 0, f"every survivor learnt of all {KILL} deaths ({missing} missing)")
     check(not false_pos, f"no live member declared dead by anyone ({false_pos[:5]})")
+    # Per victim: the first survivor to learn of the death and the last,
+    # which tells a slow suspicion from a slow spread.
+    print("# per victim (first, last survivor to know, s): " + ", ".join(
+        f"{min(v):.2f}/{max(v):.2f}" for v in sorted(per_victim.values(), key=min)), flush=True)
     p50, p99 = pct(times, 50), pct(times, 99)
     print(f"# detection over {len(times)} (survivor, victim) pairs: p50 {p50:.2f} s, "
           f"p99 {p99:.2f} s, max {max(times) if times else float('nan'):.2f} s", flush=True)
