@@ -250,6 +250,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 
 static void stream_in_closed(uv_handle_t *h) {
   struct stream_in *s = h->data;
+  if (--s->open) return;
   struct dc_gossip_udp *u = s->u;
   dc_free(s->buf);
   dc_free(s->reply);
@@ -258,7 +259,19 @@ static void stream_in_closed(uv_handle_t *h) {
 }
 
 void udp_stream_in_end(struct stream_in *s) {
+  if (s->closing) return;
+  s->closing = true;
+  uv_timer_stop(&s->timer);
   uv_close((uv_handle_t *)&s->tcp, stream_in_closed);
+  uv_close((uv_handle_t *)&s->timer, stream_in_closed);
+}
+
+/* A peer that connects and then says nothing, or too little, is cut off:
+ * unauthenticated bytes must not hold a connection open. */
+static void stream_in_timeout(uv_timer_t *t) {
+  struct stream_in *s = t->data;
+  s->u->stats.stream_errors++;
+  udp_stream_in_end(s);
 }
 
 static void stream_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -319,9 +332,12 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   s->u = u;
-  s->tcp.data = s;
+  s->tcp.data = s->timer.data = s;
   uv_tcp_init(u->loop, &s->tcp);
+  uv_timer_init(u->loop, &s->timer);
+  s->open = 2;
   u->streams++;
+  uv_timer_start(&s->timer, stream_in_timeout, STREAM_IN_TIMEOUT_MS, 0);
   if (uv_accept(server, (uv_stream_t *)&s->tcp) || uv_read_start((uv_stream_t *)&s->tcp, stream_alloc, stream_read))
     udp_stream_in_end(s);
 }

@@ -11,6 +11,9 @@
 #define UDP_GROUPS_MAX 8
 #define UDP_BATCH 64
 #define STREAM_MAX (8u << 20) /* a push-pull of 65,536 members with tags fits */
+/* An accepted stream must deliver its frame (and get its answer) within
+ * this: memberlist's LAN TCPTimeout. */
+#define STREAM_IN_TIMEOUT_MS 10000
 
 struct udp_group {
   struct dc_gossip_udp *u;
@@ -32,12 +35,14 @@ struct out_dgram {
  * fallback ping one sealed ack out on the same connection. */
 struct stream_in {
   uv_tcp_t tcp;
+  uv_timer_t timer; /* STREAM_IN_TIMEOUT_MS from the accept */
   uv_write_t wr;
   struct dc_gossip_udp *u;
   uint8_t *buf;
   size_t len, want;
   uint8_t *reply; /* the sealed ack being written */
-  bool replying;
+  bool replying, closing;
+  int open;       /* handles still to close */
 };
 
 struct dc_gossip_udp {

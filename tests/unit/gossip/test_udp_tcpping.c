@@ -4,7 +4,7 @@
  * gone altogether it is declared dead; a member with the fallback off
  * suspects it; the TCP listener answers a sealed ping with a sealed ack and
  * drops, with a counter, what is too short, too long or sealed with
- * another key. */
+ * another key, and cuts off a peer that stays silent. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -161,7 +161,7 @@ static bool raw_done(void) {
 }
 
 /* Sends bytes on a fresh connection; returns once member 0 has closed it. */
-static void raw_exchange(const uint8_t *p, size_t n) {
+static void raw_exchange(const uint8_t *p, size_t n, int64_t timeout_ms) {
   raw_fd = socket(AF_INET, SOCK_STREAM, 0);
   assert_true(raw_fd >= 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(m[0].port),
@@ -170,7 +170,7 @@ static void raw_exchange(const uint8_t *p, size_t n) {
   assert_int_equal(send(raw_fd, p, n, 0), (ssize_t)n);
   raw_len = 0;
   raw_eof = false;
-  assert_true(run_until(raw_done, 5000));
+  assert_true(run_until(raw_done, timeout_ms));
   close(raw_fd);
 }
 
@@ -197,7 +197,7 @@ static void test_listener_answers_and_refuses(void **st) {
   uint8_t frame[4 + DC_GOSSIP_FRAME_MAX];
   /* A sealed ping for member 0: one sealed ack with its seq, then close. */
   size_t n = framed_ping(&kr, 4242, frame);
-  raw_exchange(frame, n);
+  raw_exchange(frame, n, 5000);
   assert_true(raw_len > 4);
   size_t fl = (size_t)raw_in[0] << 24 | (size_t)raw_in[1] << 16 | (size_t)raw_in[2] << 8 | raw_in[3];
   assert_int_equal(fl + 4, raw_len);
@@ -214,22 +214,31 @@ static void test_listener_answers_and_refuses(void **st) {
   dc_gossip_udp_get_stats(m[0].u, &s0);
   /* Sealed with a key member 0 does not hold: dropped, no answer. */
   n = framed_ping(&other, 1, frame);
-  raw_exchange(frame, n);
+  raw_exchange(frame, n, 5000);
   assert_int_equal(raw_len, 0);
   /* A length below the seal overhead, and one above the stream bound. */
   uint8_t tiny[] = {0, 0, 0, 3, 1, 2, 3};
-  raw_exchange(tiny, sizeof tiny);
+  raw_exchange(tiny, sizeof tiny, 5000);
   assert_int_equal(raw_len, 0);
   uint8_t huge[] = {0x7f, 0xff, 0xff, 0xff};
-  raw_exchange(huge, sizeof huge);
+  raw_exchange(huge, sizeof huge, 5000);
   assert_int_equal(raw_len, 0);
   /* A frame of our key whose body is not one message: dropped. */
   n = framed_ping(&kr, 5, frame);
   frame[n - 1] ^= 1; /* breaks the tag */
-  raw_exchange(frame, n);
+  raw_exchange(frame, n, 5000);
   assert_int_equal(raw_len, 0);
   dc_gossip_udp_get_stats(m[0].u, &s1);
   assert_int_equal(s1.dropped - s0.dropped, 4);
+  /* Half a length, then silence: cut off after the stream timeout. */
+  uint8_t half[] = {0, 0};
+  int64_t t0 = (int64_t)uv_now(&loop);
+  raw_exchange(half, sizeof half, STREAM_IN_TIMEOUT_MS + 5000);
+  assert_true(raw_eof);
+  assert_int_equal(raw_len, 0);
+  assert_true((int64_t)uv_now(&loop) - t0 >= STREAM_IN_TIMEOUT_MS - 100);
+  dc_gossip_udp_get_stats(m[0].u, &s1);
+  assert_int_equal(s1.stream_errors - s0.stream_errors, 1);
   assert_int_equal(dc_gossip_alive_count(m[0].g), N);
   dc_gossip_keyring_close(&kr);
   dc_gossip_keyring_close(&other);
