@@ -12,7 +12,7 @@
 #include "gossip/gossip.h"
 #include "sim/gossip/sim_int.h"
 
-enum { EV_TICK, EV_DGRAM, EV_STREAM, EV_CRASH, EV_UPDATE };
+enum { EV_TICK, EV_DGRAM, EV_STREAM, EV_CRASH, EV_UPDATE, EV_SPING, EV_SACK };
 
 struct ev {
   int64_t t_us;
@@ -20,6 +20,8 @@ struct ev {
   uint8_t *pkt;
   uint32_t node, len; /* len: datagram size, or tick generation */
   uint8_t kind;
+  uint32_t from;        /* EV_SPING: the prober */
+  int64_t deadline_us;  /* EV_SPING, EV_SACK: the prober closes the stream then */
 };
 
 struct episode { int64_t start_us, end_us; };
@@ -33,6 +35,7 @@ struct node {
   bool crashed, starved, fp_marked, pending;
   struct episode *ep;
   uint32_t nep;
+  uint64_t tcp_pings0, tcp_saves0; /* counters at the end of the warm-up */
 };
 
 struct update { uint32_t node, inc, seen, target; int64_t t_us, done_us; };
@@ -49,6 +52,8 @@ struct sim {
   int64_t now_us, warm_us, end_us;
   /* measurements */
   uint64_t dgram_bytes, stream_bytes, fp, fp_members, starved_dd;
+  uint64_t sping_bytes;
+  struct ev *answering; /* the stream ping being handled (io_reply_stream) */
   int64_t *first_dead; /* per member, -1: not yet */
   double *all_detect;
   size_t nall, capall;
@@ -141,6 +146,53 @@ static void io_send_stream(void *data, const struct dc_gossip_addr *to, const ui
   deliver(s, nd->idx, addr_node(to), p, n, EV_STREAM, (double)n * 8.0 / 100000.0);
 }
 
+/* Extra delay of one TCP segment's way through a lossy path: each loss
+ * costs a retransmission timeout, doubling (Linux: 1 s for SYN and
+ * SYN-ACK, 200 ms minimum for data). */
+static double tcp_leg_ms(struct sim *s, double rto_ms) {
+  double extra = 0;
+  while (s->sc->loss > 0 && simg_unit(&s->net_rng) < s->sc->loss && extra < 60000) {
+    extra += rto_ms;
+    rto_ms *= 2;
+  }
+  return extra;
+}
+
+/* memberlist's TCP fallback ping: connect (SYN, SYN-ACK), then the ping
+ * rides the handshake's last segment, so it arrives three one-way delays
+ * later plus whatever retransmissions loss forced. The answer pays one
+ * more way. Both are dropped if they land after the prober's deadline. */
+static void io_ping_stream(void *data, const struct dc_gossip_addr *to, const uint8_t *p,
+                           size_t n, uint32_t timeout_ms) {
+  struct node *nd = data;
+  struct sim *s = nd->s;
+  uint32_t t = addr_node(to);
+  if (t >= s->n) return;
+  if (s->now_us >= s->warm_us) s->sping_bytes += n + DC_GOSSIP_SEAL_OVERHEAD + 4;
+  double extra = tcp_leg_ms(s, 1000) + tcp_leg_ms(s, 1000) + tcp_leg_ms(s, 200);
+  uint8_t *c = dc_malloc(n);
+  DC_ASSERT(c);
+  memcpy(c, p, n);
+  double ms = simg_latency_ms(&s->model, nd->idx, t) * 3.0 + extra;
+  heap_push(s, (struct ev){.t_us = s->now_us + (int64_t)(ms * 1000.0), .pkt = c, .node = t,
+                           .len = (uint32_t)n, .kind = EV_SPING, .from = nd->idx,
+                           .deadline_us = s->now_us + (int64_t)timeout_ms * 1000});
+}
+
+static void io_reply_stream(void *data, const uint8_t *p, size_t n) {
+  struct node *nd = data;
+  struct sim *s = nd->s;
+  const struct ev *q = s->answering;
+  if (!q) return;
+  if (s->now_us >= s->warm_us) s->sping_bytes += n + DC_GOSSIP_SEAL_OVERHEAD + 4;
+  uint8_t *c = dc_malloc(n);
+  DC_ASSERT(c);
+  memcpy(c, p, n);
+  double ms = simg_latency_ms(&s->model, nd->idx, q->from) + tcp_leg_ms(s, 200);
+  heap_push(s, (struct ev){.t_us = s->now_us + (int64_t)(ms * 1000.0), .pkt = c, .node = q->from,
+                           .len = (uint32_t)n, .kind = EV_SACK, .deadline_us = q->deadline_us});
+}
+
 static void io_event(void *data, const struct dc_gossip_event *ev) {
   struct node *nd = data;
   struct sim *s = nd->s;
@@ -226,6 +278,7 @@ static int setup(struct sim *s, bool lifeguard, struct dc_gossip_dir *dir) {
     /* Plain SWIM with memberlist's defaults: the same core, Lifeguard off. */
     cfg.lifeguard = false;
   }
+  cfg.tcp_ping = s->o->tcp_ping;
   for (uint32_t i = 0; i < n; i++) {
     struct node *nd = &s->nodes[i];
     nd->s = s;
@@ -234,7 +287,8 @@ static int setup(struct sim *s, bool lifeguard, struct dc_gossip_dir *dir) {
     cfg.self_id = i + 1;
     node_addr(i, &cfg.self_addr);
     struct dc_gossip_io io = {.data = nd, .rand = io_rand, .send = io_send,
-                              .send_stream = io_send_stream, .event = io_event};
+                              .send_stream = io_send_stream, .ping_stream = io_ping_stream,
+                              .reply_stream = io_reply_stream, .event = io_event};
     int rc = dc_gossip_new(&cfg, &io, dir, tags, sizeof tags - 1, 0, &nd->g);
     if (rc) return rc;
     /* Start from a converged view: everyone knows everyone. */
@@ -289,8 +343,23 @@ static int setup(struct sim *s, bool lifeguard, struct dc_gossip_dir *dir) {
   return DC_OK;
 }
 
+/* The window's counters start at the end of the warm-up. */
+static void snapshot(struct sim *s) {
+  for (uint32_t i = 0; i < s->n; i++) {
+    struct dc_gossip_stats st;
+    dc_gossip_get_stats(s->nodes[i].g, &st);
+    s->nodes[i].tcp_pings0 = st.tcp_pings;
+    s->nodes[i].tcp_saves0 = st.tcp_ping_saves;
+  }
+}
+
 static void run_events(struct sim *s) {
+  bool snapped = false;
   while (s->nheap && s->heap[0].t_us <= s->end_us) {
+    if (!snapped && s->heap[0].t_us >= s->warm_us) {
+      snapshot(s);
+      snapped = true;
+    }
     struct ev e = heap_pop(s);
     s->now_us = e.t_us;
     s->events++;
@@ -304,16 +373,29 @@ static void run_events(struct sim *s) {
       reschedule(s, nd);
       break;
     case EV_DGRAM:
-    case EV_STREAM: {
+    case EV_STREAM:
+    case EV_SPING:
+    case EV_SACK: {
       if (nd->crashed) break;
+      /* A stream ping or its answer past the prober's deadline finds the
+       * connection closed (a crashed target's kernel refuses or never
+       * answers: dropped above). */
+      if ((e.kind == EV_SPING || e.kind == EV_SACK) && e.t_us > e.deadline_us) break;
       int64_t until = nd->starved ? starved_until(nd, e.t_us) : -1;
       if (until >= 0) { /* handled when the episode ends, in arrival order */
         e.t_us = until;
         heap_push(s, e);
         continue;
       }
-      if (e.kind == EV_DGRAM) dc_gossip_recv(nd->g, e.pkt, e.len, now_ms);
-      else dc_gossip_recv_stream(nd->g, e.pkt, e.len, now_ms);
+      if (e.kind == EV_DGRAM) {
+        dc_gossip_recv(nd->g, e.pkt, e.len, now_ms);
+      } else if (e.kind == EV_SPING) {
+        s->answering = &e;
+        dc_gossip_recv_stream(nd->g, e.pkt, e.len, now_ms);
+        s->answering = NULL;
+      } else {
+        dc_gossip_recv_stream(nd->g, e.pkt, e.len, now_ms);
+      }
       reschedule(s, nd);
       break;
     }
@@ -388,7 +470,17 @@ static void measure(struct sim *s, bool lifeguard, struct simg_result *r) {
                                   : (double)(s->upd[k].done_us - s->upd[k].t_us) / 1e6;
   r->spread_p99_s = simg_percentile(sp, s->nupd, 0.5);
   dc_free(sp);
-  r->bytes_per_member_s = (double)s->dgram_bytes / live / window;
+  /* The fallback pings are failure-detection traffic: counted with the
+   * datagrams (sealed bytes plus the stream's 4-byte length, no TCP/IP
+   * headers, as datagrams count no UDP/IP headers), and shown apart. */
+  r->bytes_per_member_s = (double)(s->dgram_bytes + s->sping_bytes) / live / window;
+  r->tcp_ping_bytes_per_member_s = (double)s->sping_bytes / live / window;
+  for (uint32_t i = 0; i < n; i++) {
+    struct dc_gossip_stats st;
+    dc_gossip_get_stats(s->nodes[i].g, &st);
+    r->tcp_pings += st.tcp_pings - s->nodes[i].tcp_pings0;
+    r->tcp_ping_saves += st.tcp_ping_saves - s->nodes[i].tcp_saves0;
+  }
   r->pushpull_bytes_per_member_s = (double)s->stream_bytes / live / window;
   /* Vivaldi: median relative error of the estimated RTT against the true
    * RTT over random pairs of live members. */

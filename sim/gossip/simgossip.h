@@ -23,6 +23,8 @@ struct simg_opts {
   double warmup_s;        /* before crashes and measurements */
   double measure_s;       /* measured window */
   uint32_t updates;       /* tag updates whose spread is timed */
+  bool tcp_ping;          /* memberlist's TCP fallback ping, both protocols
+                             (default on, as memberlist's defaults) */
   bool daemon_timing;     /* Lifeguard runs with the daemon's fast timing
                              (dc_gossip_config_daemon(c, true)); plain SWIM keeps
                              memberlist's defaults, the issue's baseline */
@@ -50,6 +52,9 @@ struct simg_result {
   double spread_p99_s;             /* update → 99% of members (median of updates) */
   double bytes_per_member_s;       /* datagrams, push-pull excluded */
   double pushpull_bytes_per_member_s;
+  double tcp_ping_bytes_per_member_s; /* the fallback pings' share of bytes_per_member_s */
+  uint64_t tcp_pings;              /* fallback pings sent in the window */
+  uint64_t tcp_ping_saves;         /* failed UDP probes spared by a TCP ack, in the window */
   double vivaldi_median_rel_error;
   double suspicion_min_s;          /* fixed / minimum suspicion timeout at N */
   double probe_interval_s;

@@ -54,6 +54,7 @@ int cli_master(int argc, char **argv) {
       {"gossip-key", OPT_STR, &cfg.gossip_keys, "cluster key(s) HEX[,HEX...], 64 hex each; the first encrypts"},
       {"gossip-key-file", OPT_STR, &cfg.gossip_key_file, "file with one HEX key per line; the first encrypts"},
       {"gossip-fast", OPT_BOOL, &cfg.gossip_fast, "probe every 500 ms with a 250 ms timeout (LAN only; default memberlist's 1 s / 500 ms)"},
+      {"gossip-no-tcp-ping", OPT_BOOL, &cfg.gossip_no_tcp_ping, "no TCP fallback ping when a UDP probe fails (default on, as memberlist)"},
       {"max-body", OPT_U32, &cfg.max_body_bytes, "largest API request body in bytes (default 1048576)"},
       {"sync-normal", OPT_BOOL, &sync_normal, "survive crashes but not power loss (faster)"},
       {"genesis", OPT_STR, &cfg.genesis_path, "JSON genesis of the ledger: chain id, params, allocations (docs/ledger.md)"},
@@ -136,6 +137,7 @@ int cli_provider(int argc, char **argv) {
       {"gossip-fast", OPT_BOOL, &cfg.gossip_fast, "probe every 500 ms with a 250 ms timeout (LAN only; default memberlist's 1 s / 500 ms)"},
       {"channel-idle-s", OPT_U32, &cfg.channel_idle_s, "close a channel paying us after this long without a tick (default 60)"},
       {"channel-close-margin", OPT_U32, &cfg.channel_close_margin, "close a channel paying us this many blocks before the payer may reclaim (default 5)"},
+      {"gossip-no-tcp-ping", OPT_BOOL, &cfg.gossip_no_tcp_ping, "no TCP fallback ping when a UDP probe fails (default on, as memberlist)"},
       {"log-level", OPT_STR, &level, "debug, info, warn or error"},
   };
   int rc = parse_role("deepcloud provider [options]", opts, DC_ARRAY_LEN(opts), argc, argv, level);

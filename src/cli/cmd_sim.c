@@ -12,7 +12,7 @@ static int sim_gossip(int argc, char **argv) {
   simg_opts_default(&o);
   double loss = -1;
   const char *scenario = NULL;
-  bool json = false;
+  bool json = false, no_tcp_ping = false;
   const char *timing = "lan";
   uint64_t seed = o.seed;
   const struct opt opts[] = {
@@ -23,6 +23,7 @@ static int sim_gossip(int argc, char **argv) {
       {"warmup", OPT_F64, &o.warmup_s, "virtual seconds before faults and measurement (default 20)"},
       {"duration", OPT_F64, &o.measure_s, "measured virtual seconds (default 120)"},
       {"timing", OPT_STR, &timing, "lifeguard's timing: lan (memberlist's, default) or fast (the daemon's --gossip-timing fast: 500/250 ms probes)"},
+      {"no-tcp-ping", OPT_BOOL, &no_tcp_ping, "both protocols without memberlist's TCP fallback ping (default: with it, as memberlist's defaults)"},
       {"json", OPT_BOOL, &json, "machine-readable JSON output"},
   };
   char *pos[1];
@@ -36,6 +37,7 @@ static int sim_gossip(int argc, char **argv) {
     return 2;
   }
   o.daemon_timing = !strcmp(timing, "fast");
+  o.tcp_ping = !no_tcp_ping;
   if (loss != -1 && (loss < 0 || loss >= 1)) {
     fprintf(stderr, "error: --loss must be in [0, 1)\n");
     return 2;

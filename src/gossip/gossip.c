@@ -20,6 +20,7 @@ void dc_gossip_config_default(struct dc_gossip_config *c) {
   c->dead_reclaim_ms = 30000;
   c->gossip_to_dead_ms = 30000;
   c->packet_max = DC_GOSSIP_FRAME_MAX - DC_GOSSIP_SEAL_OVERHEAD;
+  c->tcp_ping = true; /* memberlist: DisableTcpPings = false */
 }
 
 int dc_gossip_new(const struct dc_gossip_config *cfg, const struct dc_gossip_io *io,

@@ -80,6 +80,12 @@ struct dc_gossip_config {
   uint32_t peer_coords;             /* 0: keep no peer coordinates (the simulator);
                                        else slots of a direct-mapped cache of the
                                        last coordinate each peer sent (the daemon) */
+  bool tcp_ping;                    /* true: memberlist's TCP fallback ping. When a
+                                       direct probe times out, the ping also goes
+                                       over a stream (io.ping_stream) beside the
+                                       indirect probes; an ack on either path
+                                       before the probe interval ends means no
+                                       suspicion. Needs io.ping_stream. */
 };
 /* memberlist's LAN defaults; lifeguard on. */
 void dc_gossip_config_default(struct dc_gossip_config *c);
@@ -117,6 +123,18 @@ struct dc_gossip_io {
    * daemon). The peer feeds it to dc_gossip_recv_stream. */
   void (*send_stream)(void *data, const struct dc_gossip_addr *to,
                       const uint8_t *p, size_t n);
+  /* TCP fallback ping (cfg.tcp_ping): opens a stream to `to`, sends p (one
+   * ping message) and feeds the answer read from the same stream to
+   * dc_gossip_recv_stream; gives up silently after timeout_ms (the core
+   * needs no word of a failure: the probe's own deadline decides). May be
+   * NULL: no fallback. */
+  void (*ping_stream)(void *data, const struct dc_gossip_addr *to, const uint8_t *p,
+                      size_t n, uint32_t timeout_ms);
+  /* Answers the stream message being handled by dc_gossip_recv_stream on
+   * the stream it came on (the ack of a stream ping), then the stream
+   * closes. Called only from inside dc_gossip_recv_stream. May be NULL:
+   * stream pings are not answered. */
+  void (*reply_stream)(void *data, const uint8_t *p, size_t n);
   /* Membership event; may be NULL. */
   void (*event)(void *data, const struct dc_gossip_event *ev);
 };
@@ -161,8 +179,10 @@ void dc_gossip_leave(struct dc_gossip *g, int64_t now_ms);
  * counted; returns DC_EPROTO for it, DC_OK otherwise. */
 int dc_gossip_recv(struct dc_gossip *g, const uint8_t *p, size_t n,
                    int64_t now_ms);
-/* Feeds one received push-pull stream message (a request is answered with
- * our state to the address it names). Malformed: DC_EPROTO, nothing applied. */
+/* Feeds one received stream message: a push-pull (a request is answered
+ * with our state to the address it names), a fallback ping (answered with
+ * an ack through io.reply_stream) or the ack of our own fallback ping.
+ * Malformed: DC_EPROTO, nothing applied. */
 int dc_gossip_recv_stream(struct dc_gossip *g, const uint8_t *p, size_t n,
                           int64_t now_ms);
 /* Runs every timer due at now_ms. */
@@ -205,6 +225,8 @@ struct dc_gossip_stats {
   uint64_t refutations;        /* suspicions about this node refuted */
   uint64_t declared_dead;      /* members this node's timer declared dead */
   uint64_t push_pulls;
+  uint64_t tcp_pings;          /* fallback pings sent over a stream */
+  uint64_t tcp_ping_saves;     /* failed UDP probes whose stream ack spared a suspicion */
 };
 void dc_gossip_get_stats(const struct dc_gossip *g, struct dc_gossip_stats *out);
 
@@ -267,7 +289,9 @@ int dc_gossip_open(struct dc_gossip_keyring *kr, const uint8_t *frame,
 
 /* ---- the daemon's transport (libuv) ------------------------------------------
  * One UDP socket plus a TCP listener on the same address and port (for
- * push-pull) serve every group of the process; the group id of a frame
+ * push-pull and the TCP fallback ping) serve every group of the process;
+ * a stream carries u32 length | sealed frame, and a fallback ping gets one
+ * such frame (the ack) back before the connection closes; the group id of a frame
  * picks the instance and its keyring. Datagrams produced during one loop
  * iteration leave in one sendmmsg(2). Loop thread only. */
 struct dc_gossip_udp;
@@ -277,6 +301,10 @@ struct dc_gossip_udp_stats {
   uint64_t recv_packets;
   uint64_t dropped;                   /* malformed, unknown group, undecryptable */
   uint64_t send_errors, stream_errors, sendmmsg_calls;
+  /* TCP fallback pings: sent, answered with a valid ack, failed (refused,
+   * reset, timed out at the probe's end, or a bad answer), and their
+   * sealed bytes both ways (connections this member opened or answered). */
+  uint64_t tcp_pings, tcp_ping_acks, tcp_ping_failures, tcp_ping_bytes;
 };
 typedef void (*dc_gossip_udp_event_cb)(void *data, uint32_t group,
                                        const struct dc_gossip_event *ev);
@@ -341,6 +369,7 @@ struct dc_gossip_node_opts {
   const uint8_t *tags;
   size_t tags_len;
   bool fast;               /* dc_gossip_config_daemon's fast timing */
+  bool no_tcp_ping;        /* turn memberlist's TCP fallback ping off */
   const struct dc_gossip_config *cfg; /* NULL: dc_gossip_config_daemon(fast) */
 };
 struct dc_gossip_node;

@@ -125,6 +125,7 @@ struct gossip_forward { /* an indirect probe this node relays */
 
 struct gossip_probe {
   bool active, acked, indirect;
+  bool stream_acked;    /* the TCP fallback ping was answered */
   uint32_t seq;
   uint32_t target;      /* member index */
   uint64_t target_id;
@@ -228,6 +229,9 @@ void probe_on_ping(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_
 void probe_on_ping_req(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms);
 void probe_on_ack(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms);
 void probe_on_nack(struct dc_gossip *g, const struct gossip_msg *m);
+/* A stream message: a fallback ping to answer or the ack of ours. */
+void probe_on_stream_ping(struct dc_gossip *g, const struct gossip_msg *m);
+void probe_on_stream_ack(struct dc_gossip *g, const struct gossip_msg *m);
 int64_t probe_next_deadline(const struct dc_gossip *g);
 /* Sends g->out's primary message plus piggybacked updates to addr. */
 void gossip_send_packet(struct dc_gossip *g, const struct dc_gossip_addr *to);

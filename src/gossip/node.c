@@ -165,12 +165,17 @@ static void stats_cb(uv_timer_t *t) {
   struct dc_gossip_node *n = t->data;
   struct dc_gossip_udp_stats st;
   dc_gossip_udp_get_stats(n->udp, &st);
+  struct dc_gossip_stats gs;
+  dc_gossip_get_stats(n->g, &gs);
   DC_INFO("gossip", "stats sent_packets=%llu sent_bytes=%llu stream_bytes=%llu "
-          "recv_packets=%llu dropped=%llu alive=%zu awareness=%u",
+          "recv_packets=%llu dropped=%llu alive=%zu awareness=%u tcp_pings=%llu "
+          "tcp_ping_acks=%llu tcp_ping_failures=%llu tcp_ping_bytes=%llu tcp_ping_saves=%llu",
           (unsigned long long)st.sent_packets, (unsigned long long)st.sent_bytes,
           (unsigned long long)st.stream_bytes, (unsigned long long)st.recv_packets,
           (unsigned long long)st.dropped, dc_gossip_alive_count(n->g),
-          dc_gossip_awareness(n->g));
+          dc_gossip_awareness(n->g), (unsigned long long)st.tcp_pings,
+          (unsigned long long)st.tcp_ping_acks, (unsigned long long)st.tcp_ping_failures,
+          (unsigned long long)st.tcp_ping_bytes, (unsigned long long)gs.tcp_ping_saves);
 }
 
 int dc_gossip_node_start(uv_loop_t *loop, const struct dc_gossip_node_opts *o,
@@ -212,6 +217,7 @@ int dc_gossip_node_start(uv_loop_t *loop, const struct dc_gossip_node_opts *o,
   else
     dc_gossip_config_daemon(&cfg, o->fast);
   cfg.self_id = o->self_id;
+  if (o->no_tcp_ping) cfg.tcp_ping = false;
   rc = dc_gossip_udp_add_group(n->udp, DC_GOSSIP_DAEMON_GROUP, keys[0], &cfg, o->tags,
                                o->tags_len, cb, data, &n->g);
   struct dc_gossip_keyring *kr = dc_gossip_udp_keyring(n->udp, DC_GOSSIP_DAEMON_GROUP);

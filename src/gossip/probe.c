@@ -3,7 +3,8 @@
  * round-robin order, an indirect probe through k peers after the probe
  * timeout, suspicion at the end of the interval. Lifeguard adds the local
  * health multiplier (awareness), nacks from the indirect peers and the
- * buddy system. Also the gossip rounds that push queued updates. */
+ * buddy system. memberlist's TCP fallback ping runs beside the indirect
+ * probe. Also the gossip rounds that push queued updates. */
 #include <string.h>
 
 #include "gossip/gossip_int.h"
@@ -85,7 +86,7 @@ static void probe_start(struct dc_gossip *g, int64_t now_ms) {
   gossip_send_packet(g, &member_meta(g, t)->addr);
 }
 
-static void probe_indirect(struct dc_gossip *g) {
+static void probe_indirect(struct dc_gossip *g, int64_t now_ms) {
   struct gossip_probe *p = &g->probe;
   p->indirect = true;
   g->stats.indirect_probes++;
@@ -98,11 +99,32 @@ static void probe_indirect(struct dc_gossip *g) {
                            .from_addr = *self_addr(g)};
   for (uint32_t j = 0; j < n; j++) send_msg(g, &member_meta(g, peers[j])->addr, &req);
   p->expected_nacks = g->cfg.lifeguard ? n : 0;
+  /* memberlist's TCP fallback: the same ping over a stream, in parallel
+   * with the indirect probes and bounded by the end of the probe. A full
+   * socket buffer drops datagrams on a loaded host; TCP retransmits. */
+  if (g->cfg.tcp_ping && g->io.ping_stream && p->end_at > now_ms) {
+    struct gossip_msg ping = {.type = GMSG_PING, .seq = p->seq, .id = p->target_id,
+                              .from = self_id(g), .from_addr = *self_addr(g)};
+    struct dc_buf b = {0};
+    if (!msg_encode(&b, &ping)) {
+      g->stats.tcp_pings++;
+      g->io.ping_stream(g->io.data, &member_meta(g, p->target)->addr, b.data, b.len,
+                        (uint32_t)(p->end_at - now_ms));
+    }
+    dc_buf_free(&b);
+  }
 }
 
 static void probe_fail(struct dc_gossip *g, int64_t now_ms) {
   struct gossip_probe *p = &g->probe;
   p->active = false;
+  /* memberlist: the target answered over TCP but not over UDP. The path,
+   * not the member, is failing: no suspicion, and no change of our health
+   * either way. */
+  if (p->stream_acked) {
+    g->stats.tcp_ping_saves++;
+    return;
+  }
   if (g->cfg.lifeguard) {
     /* With nacking peers, only missing nacks count against us: the peers
      * answered, so a silent target is its fault, not ours. */
@@ -158,7 +180,7 @@ void probe_tick(struct dc_gossip *g, int64_t now_ms) {
   if (g->left) return;
   forward_tick(g, now_ms);
   struct gossip_probe *p = &g->probe;
-  if (p->active && !p->acked && !p->indirect && now_ms >= p->timeout_at) probe_indirect(g);
+  if (p->active && !p->acked && !p->indirect && now_ms >= p->timeout_at) probe_indirect(g, now_ms);
   if (p->active && !p->acked && now_ms >= p->end_at) probe_fail(g, now_ms);
   if (now_ms >= g->next_probe_ms) probe_start(g, now_ms);
   if (now_ms >= g->next_gossip_ms) gossip_round(g, now_ms);
@@ -237,4 +259,21 @@ void probe_on_ack(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_m
 void probe_on_nack(struct dc_gossip *g, const struct gossip_msg *m) {
   struct gossip_probe *p = &g->probe;
   if (p->active && p->indirect && m->seq == p->seq && p->nacks < p->expected_nacks) p->nacks++;
+}
+
+void probe_on_stream_ping(struct dc_gossip *g, const struct gossip_msg *m) {
+  /* A ping meant for whoever held this address before us stays
+   * unanswered, so the prober's probe fails as it should. */
+  if (m->id != self_id(g) || g->left || !g->io.reply_stream) return;
+  struct gossip_msg ack = {.type = GMSG_ACK, .seq = m->seq};
+  struct dc_buf b = {0};
+  if (!msg_encode(&b, &ack)) g->io.reply_stream(g->io.data, b.data, b.len);
+  dc_buf_free(&b);
+}
+
+void probe_on_stream_ack(struct dc_gossip *g, const struct gossip_msg *m) {
+  struct gossip_probe *p = &g->probe;
+  /* Only the current probe's, and only as a reprieve: the round trip over
+   * a fresh connection says nothing for Vivaldi or our own health. */
+  if (p->active && !p->acked && p->indirect && m->seq == p->seq) p->stream_acked = true;
 }

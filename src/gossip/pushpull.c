@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Push-pull: a full-state exchange over a stream, on join and
- * periodically, so members that missed updates converge anyway. */
+ * periodically, so members that missed updates converge anyway. Also the
+ * entry of every stream message (the TCP fallback ping is one). */
 #include <math.h>
 
 #include "gossip/gossip_int.h"
@@ -43,9 +44,20 @@ int dc_gossip_recv_stream(struct dc_gossip *g, const uint8_t *p, size_t n, int64
   struct dc_reader r;
   dc_reader_init(&r, p, n);
   struct gossip_msg m;
-  if (msg_decode(&r, &m) || m.type != GMSG_PUSHPULL) {
+  if (msg_decode(&r, &m) || (m.type != GMSG_PUSHPULL && m.type != GMSG_PING && m.type != GMSG_ACK) ||
+      dc_reader_left(&r)) {
     g->stats.malformed++;
     return DC_EPROTO;
+  }
+  /* A stream carries one message: a push-pull, or memberlist's TCP
+   * fallback ping and its ack. */
+  if (m.type == GMSG_PING) {
+    probe_on_stream_ping(g, &m);
+    return DC_OK;
+  }
+  if (m.type == GMSG_ACK) {
+    probe_on_stream_ack(g, &m);
+    return DC_OK;
   }
   /* Validate every entry before applying any. */
   struct dc_reader er;

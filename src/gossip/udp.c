@@ -10,48 +10,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "gossip/gossip_int.h"
+#include "gossip/udp_int.h"
 
-#define UDP_GROUPS_MAX 8
-#define UDP_BATCH 64
-#define STREAM_MAX (8u << 20) /* a push-pull of 65,536 members with tags fits */
-
-struct udp_group {
-  struct dc_gossip_udp *u;
-  uint32_t id;
-  struct dc_gossip_keyring kr;
-  struct dc_gossip *g;
-  dc_gossip_udp_event_cb cb;
-  void *data;
-};
-
-struct out_dgram {
-  struct sockaddr_storage to;
-  socklen_t tolen;
-  size_t len;
-  uint8_t data[DC_GOSSIP_FRAME_MAX];
-};
-
-struct dc_gossip_udp {
-  uv_loop_t *loop;
-  uv_udp_t udp;
-  uv_tcp_t tcp;
-  uv_timer_t timer;
-  uv_check_t check;
-  int handles;  /* of the four below, still open */
-  int streams;  /* push-pull connections in flight */
-  void (*stopped)(void *);
-  void *stopped_data;
-  struct dc_gossip_addr self;
-  struct udp_group groups[UDP_GROUPS_MAX];
-  size_t ngroups;
-  struct out_dgram batch[UDP_BATCH];
-  size_t nbatch;
-  struct dc_gossip_udp_stats stats;
-  uint8_t rbuf[65536];
-};
-
-static void to_sockaddr(const struct dc_gossip_addr *a, struct sockaddr_storage *ss, socklen_t *len) {
+void udp_to_sockaddr(const struct dc_gossip_addr *a, struct sockaddr_storage *ss, socklen_t *len) {
   memset(ss, 0, sizeof *ss);
   if (a->family == 6) {
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -85,7 +46,7 @@ int dc_gossip_addr_parse(const char *host, uint16_t port, struct dc_gossip_addr 
   return DC_OK;
 }
 
-static void flush(struct dc_gossip_udp *u) {
+void udp_flush(struct dc_gossip_udp *u) {
   if (!u->nbatch) return;
   struct mmsghdr msgs[UDP_BATCH];
   struct iovec iov[UDP_BATCH];
@@ -132,7 +93,7 @@ static void maybe_free(struct dc_gossip_udp *u) {
   cb(data);
 }
 
-static void stream_done(struct dc_gossip_udp *u) {
+void udp_stream_done(struct dc_gossip_udp *u) {
   u->streams--;
   maybe_free(u);
 }
@@ -147,10 +108,10 @@ static uint64_t io_rand(void *data) {
 static void io_send(void *data, const struct dc_gossip_addr *to, const uint8_t *p, size_t n) {
   struct udp_group *gr = group_of(data);
   struct dc_gossip_udp *u = gr->u;
-  if (u->nbatch == UDP_BATCH) flush(u);
+  if (u->nbatch == UDP_BATCH) udp_flush(u);
   struct out_dgram *d = &u->batch[u->nbatch];
   if (dc_gossip_seal(&gr->kr, p, n, DC_GOSSIP_FRAME_MAX, d->data, &d->len)) return;
-  to_sockaddr(to, &d->to, &d->tolen);
+  udp_to_sockaddr(to, &d->to, &d->tolen);
   u->nbatch++;
   u->stats.sent_packets++;
   u->stats.sent_bytes += d->len;
@@ -169,7 +130,7 @@ static void stream_out_closed(uv_handle_t *h) {
   struct dc_gossip_udp *u = s->u;
   dc_free(s->buf.base);
   dc_free(s);
-  stream_done(u);
+  udp_stream_done(u);
 }
 
 static void stream_written(uv_write_t *w, int status) {
@@ -209,7 +170,7 @@ static void io_send_stream(void *data, const struct dc_gossip_addr *to, const ui
   s->wr.data = s;
   struct sockaddr_storage ss;
   socklen_t sl;
-  to_sockaddr(to, &ss, &sl);
+  udp_to_sockaddr(to, &ss, &sl);
   uv_tcp_init(u->loop, &s->tcp);
   u->streams++;
   if (uv_tcp_connect(&s->conn, &s->tcp, (struct sockaddr *)&ss, stream_connected)) {
@@ -226,7 +187,7 @@ static void io_event(void *data, const struct dc_gossip_event *ev) {
 
 static void on_timer(uv_timer_t *t);
 
-static void rearm(struct dc_gossip_udp *u) {
+void udp_rearm(struct dc_gossip_udp *u) {
   if (u->stopped) return;
   int64_t next = INT64_MAX;
   for (size_t i = 0; i < u->ngroups; i++) {
@@ -242,13 +203,13 @@ static void on_timer(uv_timer_t *t) {
   struct dc_gossip_udp *u = t->data;
   int64_t now = (int64_t)uv_now(u->loop);
   for (size_t i = 0; i < u->ngroups; i++) dc_gossip_tick(u->groups[i].g, now);
-  flush(u);
-  rearm(u);
+  udp_flush(u);
+  udp_rearm(u);
 }
 
 static void on_check(uv_check_t *c) {
   struct dc_gossip_udp *u = c->data;
-  flush(u);
+  udp_flush(u);
 }
 
 static struct udp_group *find_group(struct dc_gossip_udp *u, uint32_t id) {
@@ -284,26 +245,33 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     return;
   }
   if (dc_gossip_recv(gr->g, body, bl, (int64_t)uv_now(u->loop))) u->stats.dropped++;
-  rearm(u);
+  udp_rearm(u);
 }
-
-struct stream_in {
-  uv_tcp_t tcp;
-  struct dc_gossip_udp *u;
-  uint8_t *buf;
-  size_t len, want;
-};
 
 static void stream_in_closed(uv_handle_t *h) {
   struct stream_in *s = h->data;
+  if (--s->open) return;
   struct dc_gossip_udp *u = s->u;
   dc_free(s->buf);
+  dc_free(s->reply);
   dc_free(s);
-  stream_done(u);
+  udp_stream_done(u);
 }
 
-static void stream_in_end(struct stream_in *s) {
+void udp_stream_in_end(struct stream_in *s) {
+  if (s->closing) return;
+  s->closing = true;
+  uv_timer_stop(&s->timer);
   uv_close((uv_handle_t *)&s->tcp, stream_in_closed);
+  uv_close((uv_handle_t *)&s->timer, stream_in_closed);
+}
+
+/* A peer that connects and then says nothing, or too little, is cut off:
+ * unauthenticated bytes must not hold a connection open. */
+static void stream_in_timeout(uv_timer_t *t) {
+  struct stream_in *s = t->data;
+  s->u->stats.stream_errors++;
+  udp_stream_in_end(s);
 }
 
 static void stream_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
@@ -318,7 +286,7 @@ static void stream_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   struct stream_in *s = st->data;
   struct dc_gossip_udp *u = s->u;
   if (nread < 0) {
-    stream_in_end(s);
+    udp_stream_in_end(s);
     return;
   }
   s->len += (size_t)nread;
@@ -327,7 +295,7 @@ static void stream_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     uint8_t *nb = w >= DC_GOSSIP_SEAL_OVERHEAD && w <= STREAM_MAX ? dc_realloc(s->buf, w + 4) : NULL;
     if (!nb) {
       u->stats.dropped++;
-      stream_in_end(s);
+      udp_stream_in_end(s);
       return;
     }
     s->buf = nb;
@@ -340,13 +308,18 @@ static void stream_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   if (dc_gossip_frame_group(s->buf + 4, s->want, &gid) == DC_OK) gr = find_group(u, gid);
   uint8_t *body = gr ? dc_malloc(s->want) : NULL;
   size_t bl;
+  /* A stream ping is answered on this connection (io.reply_stream), which
+   * then closes once the ack is written. */
+  u->reply_to = s;
   if (!body || dc_gossip_open(&gr->kr, s->buf + 4, s->want, STREAM_MAX, body, &bl) ||
       dc_gossip_recv_stream(gr->g, body, bl, (int64_t)uv_now(u->loop)))
     u->stats.dropped++;
+  u->reply_to = NULL;
   dc_free(body);
-  stream_in_end(s);
-  flush(u);
-  rearm(u);
+  uv_read_stop((uv_stream_t *)&s->tcp);
+  if (!s->replying) udp_stream_in_end(s);
+  udp_flush(u);
+  udp_rearm(u);
 }
 
 static void on_connection(uv_stream_t *server, int status) {
@@ -359,11 +332,14 @@ static void on_connection(uv_stream_t *server, int status) {
     return;
   }
   s->u = u;
-  s->tcp.data = s;
+  s->tcp.data = s->timer.data = s;
   uv_tcp_init(u->loop, &s->tcp);
+  uv_timer_init(u->loop, &s->timer);
+  s->open = 2;
   u->streams++;
+  uv_timer_start(&s->timer, stream_in_timeout, STREAM_IN_TIMEOUT_MS, 0);
   if (uv_accept(server, (uv_stream_t *)&s->tcp) || uv_read_start((uv_stream_t *)&s->tcp, stream_alloc, stream_read))
-    stream_in_end(s);
+    udp_stream_in_end(s);
 }
 
 int dc_gossip_udp_start(uv_loop_t *loop, const char *host, uint16_t port,
@@ -378,7 +354,7 @@ int dc_gossip_udp_start(uv_loop_t *loop, const char *host, uint16_t port,
   }
   struct sockaddr_storage ss;
   socklen_t sl;
-  to_sockaddr(&u->self, &ss, &sl);
+  udp_to_sockaddr(&u->self, &ss, &sl);
   uv_udp_init(loop, &u->udp);
   uv_tcp_init(loop, &u->tcp);
   uv_timer_init(loop, &u->timer);
@@ -416,7 +392,8 @@ int dc_gossip_udp_add_group(struct dc_gossip_udp *u, uint32_t group,
   struct dc_gossip_config c = *cfg;
   c.self_addr = u->self;
   struct dc_gossip_io io = {.data = gr, .rand = io_rand, .send = io_send,
-                            .send_stream = io_send_stream, .event = io_event};
+                            .send_stream = io_send_stream, .ping_stream = udp_ping_stream,
+                            .reply_stream = udp_reply_stream, .event = io_event};
   rc = dc_gossip_new(&c, &io, NULL, tags, tags_len, (int64_t)uv_now(u->loop), &gr->g);
   if (rc) {
     dc_gossip_keyring_close(&gr->kr);
@@ -424,7 +401,7 @@ int dc_gossip_udp_add_group(struct dc_gossip_udp *u, uint32_t group,
   }
   u->ngroups++;
   *out = gr->g;
-  rearm(u);
+  udp_rearm(u);
   return DC_OK;
 }
 
@@ -434,8 +411,8 @@ struct dc_gossip_keyring *dc_gossip_udp_keyring(struct dc_gossip_udp *u, uint32_
 }
 
 void dc_gossip_udp_kick(struct dc_gossip_udp *u) {
-  flush(u);
-  rearm(u);
+  udp_flush(u);
+  udp_rearm(u);
 }
 
 void dc_gossip_udp_get_stats(const struct dc_gossip_udp *u, struct dc_gossip_udp_stats *out) {
@@ -451,7 +428,7 @@ static void handle_closed(uv_handle_t *h) {
 static void no_cb(void *d) { (void)d; }
 
 void dc_gossip_udp_stop(struct dc_gossip_udp *u, void (*cb)(void *), void *data) {
-  flush(u);
+  udp_flush(u);
   u->stopped = cb ? cb : no_cb;
   u->stopped_data = data;
   u->handles = 4;

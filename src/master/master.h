@@ -64,6 +64,7 @@ struct dc_master_config {
   const char *gossip_keys;          /* HEX[,HEX...], first primary */
   const char *gossip_key_file;      /* one HEX per line, first primary */
   bool gossip_fast;               /* 500/250 ms probes (LAN only) */
+  bool gossip_no_tcp_ping;        /* no TCP fallback ping (memberlist's DisableTcpPings) */
 };
 
 void dc_master_config_default(struct dc_master_config *c);

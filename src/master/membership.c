@@ -107,6 +107,7 @@ int master_membership_start(struct dc_master *m) {
       .keys = m->cfg.gossip_keys,
       .key_file = m->cfg.gossip_key_file,
       .fast = m->cfg.gossip_fast,
+      .no_tcp_ping = m->cfg.gossip_no_tcp_ping,
       .self_id = dc_gossip_node_id(m->id.pk),
       .tags = (const uint8_t *)tags,
       .tags_len = strlen(tags),

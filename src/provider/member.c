@@ -41,6 +41,7 @@ int provider_member_start(struct dc_provider *p) {
       .keys = p->cfg.gossip_keys,
       .key_file = p->cfg.gossip_key_file,
       .fast = p->cfg.gossip_fast,
+      .no_tcp_ping = p->cfg.gossip_no_tcp_ping,
       .self_id = dc_gossip_node_id(p->id.pk),
       .tags = (const uint8_t *)tags,
       .tags_len = strlen(tags),

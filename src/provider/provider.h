@@ -46,6 +46,7 @@ struct dc_provider_config {
    * reclaim (at most half the channel's timeout). */
   uint32_t channel_idle_s;        /* 60 */
   uint32_t channel_close_margin;  /* blocks, 5 */
+  bool gossip_no_tcp_ping;        /* no TCP fallback ping (memberlist's DisableTcpPings) */
 };
 
 void dc_provider_config_default(struct dc_provider_config *c);

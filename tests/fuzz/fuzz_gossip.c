@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  * Fuzzes the gossip decoders: the frame opener (version, group, AEAD) and,
  * behind it, the plaintext packet and push-pull decoders with the state
- * rules they drive. Input: first byte picks the path, the rest is the
+ * rules they drive (the stream path also takes the TCP fallback ping and
+ * its ack). Input: first byte picks the path, the rest is the
  * bytes. A refused input must change nothing. */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,16 @@ static void f_send(void *d, const struct dc_gossip_addr *to, const uint8_t *p, s
 }
 static void f_stream(void *d, const struct dc_gossip_addr *to, const uint8_t *p, size_t n) {
   (void)d, (void)to, (void)p, (void)n;
+}
+/* The TCP fallback ping and its answer on a stream: bounded like a datagram. */
+static void f_ping_stream(void *d, const struct dc_gossip_addr *to, const uint8_t *p, size_t n,
+                          uint32_t timeout_ms) {
+  (void)d, (void)to, (void)p;
+  if (n > DC_GOSSIP_FRAME_MAX - DC_GOSSIP_SEAL_OVERHEAD || !timeout_ms) abort();
+}
+static void f_reply_stream(void *d, const uint8_t *p, size_t n) {
+  (void)d, (void)p;
+  if (n > DC_GOSSIP_FRAME_MAX - DC_GOSSIP_SEAL_OVERHEAD) abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -44,7 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.self_id = 1;
   c.self_addr.family = 4;
   c.lifeguard = sel & 2;
-  struct dc_gossip_io io = {.rand = f_rand, .send = f_send, .send_stream = f_stream};
+  struct dc_gossip_io io = {.rand = f_rand, .send = f_send, .send_stream = f_stream,
+                            .ping_stream = f_ping_stream, .reply_stream = f_reply_stream};
   struct dc_gossip *g;
   if (dc_gossip_new(&c, &io, NULL, NULL, 0, 0, &g)) return 0;
   for (uint64_t id = 2; id <= 4; id++) {

@@ -29,6 +29,9 @@ RESTART_DELAY_S = 45  # long enough that gossip, not a restart, answers first
 TS = re.compile(r"^ts=(\S+Z) ")
 EV = re.compile(r"mod=gossip member=([0-9a-f]{16}) event=(dead|left)")
 STATS = re.compile(r"mod=gossip stats sent_packets=(\d+) sent_bytes=(\d+) stream_bytes=(\d+)")
+# The TCP fallback pings' bytes (sealed, both directions of the
+# connections a member opened or answered), logged on the same line.
+TCP_BYTES = re.compile(r" tcp_ping_bytes=(\d+)")
 
 
 def ts_of(line):
@@ -49,18 +52,20 @@ def member_logs(cloud):
 
 
 def rate(log, t0, t1):
-    """Gossip bytes/s (datagrams, push-pull) sent between t0 and t1."""
+    """Gossip bytes/s (datagrams, push-pull, TCP fallback pings) sent
+    between t0 and t1."""
     pts = []
     with open(log, errors="replace") as f:
         for line in f:
             m = STATS.search(line)
             t = ts_of(line)
             if m and t and t0 <= t <= t1:
-                pts.append((t, int(m.group(2)), int(m.group(3))))
+                tb = TCP_BYTES.search(line)
+                pts.append((t, int(m.group(2)), int(m.group(3)), int(tb.group(1)) if tb else 0))
     if len(pts) < 2 or pts[-1][0] - pts[0][0] < 5:
         return None
     dt = pts[-1][0] - pts[0][0]
-    return (pts[-1][1] - pts[0][1]) / dt, (pts[-1][2] - pts[0][2]) / dt
+    return tuple((pts[-1][k] - pts[0][k]) / dt for k in (1, 2, 3))
 
 
 t_start = time.time()
@@ -149,6 +154,7 @@ try:
     # Detection as seen by every survivor, from its own log; and no false
     # positive anywhere.
     times, missing, false_pos = [], 0, []
+    per_victim = {}
     for log in member_logs(cloud):
         name = os.path.basename(log)[:-4]
         if name in victims:
@@ -167,8 +173,14 @@ try:
                     false_pos.append((name, m.group(1)))
         missing += len(victim_ids - set(seen))
         times.extend(seen.values())
+        for vid, d in seen.items():
+            per_victim.setdefault(vid, []).append(d)
     check(missing == 0, f"every survivor learnt of all {KILL} deaths ({missing} missing)")
     check(not false_pos, f"no live member declared dead by anyone ({false_pos[:5]})")
+    # Per victim: the first survivor to learn of the death and the last,
+    # which tells a slow suspicion from a slow spread.
+    print("# per victim (first, last survivor to know, s): " + ", ".join(
+        f"{min(v):.2f}/{max(v):.2f}" for v in sorted(per_victim.values(), key=min)), flush=True)
     p50, p99 = pct(times, 50), pct(times, 99)
     print(f"# detection over {len(times)} (survivor, victim) pairs: p50 {p50:.2f} s, "
           f"p99 {p99:.2f} s, max {max(times) if times else float('nan'):.2f} s", flush=True)
@@ -186,10 +198,12 @@ try:
     if rates:
         dg = sorted(r[0] for r in rates)
         pp = sorted(r[1] for r in rates)
+        tp = sorted(r[2] for r in rates)
         print(f"# gossip bytes/s per member over {len(rates)} members: datagrams median "
               f"{pct(dg, 50):.0f} max {dg[-1]:.0f}; push-pull median {pct(pp, 50):.0f} "
-              f"max {pp[-1]:.0f}", flush=True)
-        check(pct(dg, 50) + pct(pp, 50) <= 800,
+              f"max {pp[-1]:.0f}; TCP fallback pings median {pct(tp, 50):.0f} "
+              f"max {tp[-1]:.0f}", flush=True)
+        check(pct(dg, 50) + pct(pp, 50) + pct(tp, 50) <= 800,
               "median gossip bytes/s per member within memberlist's 800 B/s")
     else:
         check(False, "traffic counters were logged")
@@ -199,7 +213,8 @@ try:
     if whole:
         print(f"# whole run, bytes/s per member: datagrams median "
               f"{pct([r[0] for r in whole], 50):.0f}, push-pull median "
-              f"{pct([r[1] for r in whole], 50):.0f}", flush=True)
+              f"{pct([r[1] for r in whole], 50):.0f}, TCP fallback pings median "
+              f"{pct([r[2] for r in whole], 50):.0f}", flush=True)
 
     # dev restarts the killed providers: they rejoin, alive in gossip and
     # registered again.

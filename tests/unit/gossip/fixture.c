@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "tests/unit/gossip/fixture.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,16 +21,37 @@ static uint64_t fx_rand(void *d) {
   return n->rng >> 11 ^ n->rng << 7;
 }
 
-static void enqueue(struct fx_node *n, const struct dc_gossip_addr *to, const uint8_t *p,
-                    size_t len, bool stream) {
+static struct fx_pkt *enqueue_to(struct fx_node *n, uint32_t to, const uint8_t *p, size_t len,
+                                 bool stream) {
   struct fx *fx = n->fx;
   if (fx->nq == FX_QUEUE || len > 65536) abort();
   struct fx_pkt *k = &fx->q[fx->nq++];
+  memset(k, 0, offsetof(struct fx_pkt, data));
   k->from = n->idx;
-  k->to = to->ip[3];
+  k->to = to;
   k->stream = stream;
   k->len = len;
   memcpy(k->data, p, len);
+  return k;
+}
+
+static void enqueue(struct fx_node *n, const struct dc_gossip_addr *to, const uint8_t *p,
+                    size_t len, bool stream) {
+  enqueue_to(n, to->ip[3], p, len, stream);
+}
+
+static void fx_ping_stream(void *d, const struct dc_gossip_addr *to, const uint8_t *p, size_t n,
+                           uint32_t timeout_ms) {
+  struct fx_node *nd = d;
+  struct fx_pkt *k = enqueue_to(nd, to->ip[3], p, n, true);
+  k->ping = true;
+  k->deadline = nd->fx->now + timeout_ms;
+}
+
+static void fx_reply_stream(void *d, const uint8_t *p, size_t n) {
+  struct fx_node *nd = d;
+  struct fx_pkt *k = enqueue_to(nd, nd->fx->replying, p, n, true);
+  k->deadline = nd->fx->reply_deadline;
 }
 
 static void fx_send(void *d, const struct dc_gossip_addr *to, const uint8_t *p, size_t n) {
@@ -64,11 +86,18 @@ void fx_start_node(struct fx *fx, uint32_t i, bool lifeguard) {
   fx_addr(i, &c.self_addr);
   struct dc_gossip_io io = {.data = n, .rand = fx_rand, .send = fx_send,
                             .send_stream = fx_stream, .event = fx_event};
+  if (fx->tcp_ping) {
+    io.ping_stream = fx_ping_stream;
+    io.reply_stream = fx_reply_stream;
+  }
+  c.tcp_ping = !fx->tcp_ping_off;
   if (dc_gossip_new(&c, &io, NULL, (const uint8_t *)"r=p", 3, fx->now, &n->g)) abort();
 }
 
-void fx_init(struct fx *fx, uint32_t count, bool lifeguard) {
+static void init(struct fx *fx, uint32_t count, bool lifeguard, bool tcp_ping, bool tcp_off) {
   memset(fx, 0, sizeof *fx);
+  fx->tcp_ping = tcp_ping;
+  fx->tcp_ping_off = tcp_off;
   fx->q = calloc(FX_QUEUE, sizeof *fx->q);
   fx->count = count;
   fx->now = 1000;
@@ -82,6 +111,14 @@ void fx_init(struct fx *fx, uint32_t count, bool lifeguard) {
     }
 }
 
+void fx_init(struct fx *fx, uint32_t count, bool lifeguard) {
+  init(fx, count, lifeguard, false, false);
+}
+
+void fx_init_tcp(struct fx *fx, uint32_t count, bool lifeguard, bool enabled) {
+  init(fx, count, lifeguard, true, !enabled);
+}
+
 void fx_close(struct fx *fx) {
   for (uint32_t i = 0; i < fx->count; i++) dc_gossip_free(fx->n[i].g);
   free(fx->q);
@@ -92,6 +129,12 @@ void fx_deliver_all(struct fx *fx) {
   for (uint32_t k = 0; k < fx->nq; k++) {
     struct fx_pkt *p = &fx->q[k];
     if (p->to >= fx->count || fx->n[p->to].down || fx->n[p->from].down) continue;
+    if (!p->stream && (fx->n[p->to].udp_blocked || fx->n[p->from].udp_blocked)) continue;
+    if (p->deadline && fx->now > p->deadline) continue;
+    if (p->ping) {
+      fx->replying = p->from;
+      fx->reply_deadline = p->deadline;
+    }
     if (p->stream) dc_gossip_recv_stream(fx->n[p->to].g, p->data, p->len, fx->now);
     else dc_gossip_recv(fx->n[p->to].g, p->data, p->len, fx->now);
   }

@@ -14,6 +14,8 @@
 struct fx_pkt {
   uint32_t from, to;
   bool stream;
+  bool ping;          /* a TCP fallback ping: answered on its stream */
+  int64_t deadline;   /* ping and its answer: dropped after this time */
   size_t len;
   uint8_t data[65536 + 64];
 };
@@ -24,6 +26,7 @@ struct fx_node {
   uint64_t rng;
   struct dc_gossip *g;
   bool down; /* packets to it are dropped */
+  bool udp_blocked; /* datagrams to and from it are dropped, streams pass */
   struct dc_gossip_event last;
   int nevents[5];
 };
@@ -34,10 +37,18 @@ struct fx {
   struct fx_pkt *q;
   uint32_t nq;
   int64_t now;
+  bool tcp_ping;      /* nodes get io.ping_stream / io.reply_stream */
+  bool tcp_ping_off;  /* ... but their config turns the fallback off */
+  uint32_t replying;  /* the stream ping being delivered: its sender */
+  int64_t reply_deadline;
 };
 
 /* n nodes that all know each other (seeded), lifeguard on or off. */
 void fx_init(struct fx *fx, uint32_t n, bool lifeguard);
+/* The same with the TCP fallback ping wired (streams are reliable; a ping
+ * or its answer delivered after the ping's deadline is dropped) and
+ * cfg.tcp_ping = enabled. */
+void fx_init_tcp(struct fx *fx, uint32_t n, bool lifeguard, bool enabled);
 void fx_close(struct fx *fx);
 /* (Re)starts node i as a fresh instance that knows only itself. */
 void fx_start_node(struct fx *fx, uint32_t i, bool lifeguard);

@@ -11,6 +11,7 @@
 #include "tests/unit/gossip/fixture.h"
 
 void gossip_wire_tests(const struct CMUnitTest **t, size_t *n);
+void gossip_tcpping_tests(const struct CMUnitTest **t, size_t *n);
 
 static struct fx fx;
 
@@ -418,7 +419,11 @@ int main(void) {
   const struct CMUnitTest *wire;
   size_t nwire;
   gossip_wire_tests(&wire, &nwire);
+  const struct CMUnitTest *tcp;
+  size_t ntcp;
+  gossip_tcpping_tests(&tcp, &ntcp);
   int rc = cmocka_run_group_tests_name("gossip core", core, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip wire", wire, nwire, NULL, NULL);
+  rc |= _cmocka_run_group_tests("gossip tcp fallback", tcp, ntcp, NULL, NULL);
   return rc;
 }

@@ -12,6 +12,7 @@
 #include "base/base.h"
 #include "gossip/gossip.h"
 #include "tests/lib/testlib.h"
+#include "tests/unit/gossip/loopback.h"
 
 #define N 50
 #define KILL 5
@@ -50,38 +51,14 @@ static void start_member(uint32_t i) {
   dc_gossip_config_default(&c);
   c.self_id = i + 1;
   char tags[32];
-  int tl = snprintf(tags, sizeof tags, "role=provider;n=%u", i);
+  snprintf(tags, sizeof tags, "role=provider;n=%u", i);
   /* First start: the next free port; a restart reuses the member's own. */
-  int rc = DC_EEXISTS;
-  for (int tries = 0; rc == DC_EEXISTS && tries < 200; tries++) {
-    if (!m[i].port || tries) m[i].port = next_port++;
-    rc = dc_gossip_udp_start(&loop, "127.0.0.1", m[i].port, &m[i].u);
-  }
-  assert_int_equal(rc, DC_OK);
-  assert_int_equal(dc_gossip_udp_add_group(m[i].u, GROUP, key, &c, (const uint8_t *)tags, (size_t)tl,
-                                           on_event, &m[i], &m[i].g), DC_OK);
-  if (i > 0) {
-    struct dc_gossip_addr seed;
-    dc_gossip_addr_parse("127.0.0.1", m[0].port, &seed);
-    assert_int_equal(dc_gossip_join(m[i].g, &seed, 1, (int64_t)uv_now(&loop)), DC_OK);
-    dc_gossip_udp_kick(m[i].u);
-  }
+  lb_start(&loop, &m[i].port, &next_port, GROUP, key, &c, tags, on_event, &m[i],
+           i > 0 ? m[0].port : 0, &m[i].u, &m[i].g);
 }
 
-typedef bool (*cond_fn)(void);
-static void wake(uv_timer_t *t) { (void)t; }
-static bool never(void) { return false; }
-static bool run_until(cond_fn done, int64_t timeout_ms) {
-  int64_t end = (int64_t)uv_now(&loop) + timeout_ms;
-  uv_timer_t guard;
-  uv_timer_init(&loop, &guard);
-  while (!done() && (int64_t)uv_now(&loop) < end) {
-    uv_timer_start(&guard, wake, 100, 0);
-    uv_run(&loop, UV_RUN_ONCE);
-  }
-  uv_close((uv_handle_t *)&guard, NULL);
-  uv_run(&loop, UV_RUN_NOWAIT);
-  return done();
+static bool run_until(bool (*done)(void), int64_t timeout_ms) {
+  return lb_run_until(&loop, done, timeout_ms);
 }
 
 static bool all_alive(void) {
@@ -111,7 +88,7 @@ static void test_loopback_kill_and_rejoin(void **st) {
   for (uint32_t i = 0; i < N; i++) start_member(i);
   assert_true(run_until(all_alive, 20000));
   /* Let the cluster settle, then kill three: no leave message. */
-  run_until(never, 3000);
+  run_until(lb_never, 3000);
   struct dc_gossip_udp_stats st0[N];
   for (uint32_t i = 0; i < N; i++) dc_gossip_udp_get_stats(m[i].u, &st0[i]);
   int64_t t0 = (int64_t)uv_now(&loop);
