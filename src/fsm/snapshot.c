@@ -32,8 +32,7 @@ int dc_fsm_snapshot(struct dc_fsm *f, uint8_t **out, size_t *len,
 
 void dc_fsm_snapshot_free(uint8_t *image) { sqlite3_free(image); }
 
-/* Opens a read-only in-memory copy of an image. OUT: *out. */
-static int open_image(const uint8_t *image, size_t len, sqlite3 **out,
+int fsm_image_open(const uint8_t *image, size_t len, sqlite3 **out,
                       struct dc_errmsg *err) {
   if (len < 100 || memcmp(image, "SQLite format 3", 16) != 0) {
     dc_errmsg_set(err, "not a database image (%zu bytes)", len);
@@ -69,7 +68,7 @@ int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
   sqlite3 *mem;
   struct dc_errmsg err = {{0}};
   int64_t v = 0;
-  if (open_image(image, len, &mem, &err)) return DC_EPROTO;
+  if (fsm_image_open(image, len, &mem, &err)) return DC_EPROTO;
   int rc = fsm_meta_read(mem, "applied_index", &v);
   sqlite3_close(mem);
   *out = (uint64_t)v;
@@ -79,7 +78,7 @@ int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
 int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
                    struct dc_errmsg *err) {
   sqlite3 *mem;
-  int rc = open_image(image, len, &mem, err);
+  int rc = fsm_image_open(image, len, &mem, err);
   if (rc) return rc;
   int64_t applied = 0, schema = 0;
   if (fsm_meta_read(mem, "applied_index", &applied) ||

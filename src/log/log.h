@@ -116,6 +116,18 @@ int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
                     const struct dc_log_hooks *hooks, struct dc_log **out,
                     struct dc_errmsg *err);
 
+/* Founds a new cluster whose first state is a backup: stores image as
+ * raft's first snapshot, at log index `index` (the image's applied index)
+ * with this server as the only voter, in the empty raft dir `dir`. The
+ * next dc_log_raft_new on dir restores the image into the FSM (c-raft
+ * restores its last snapshot at start), elects this server and numbers
+ * new entries from index + 1; others join as usual and receive the state
+ * by snapshot. image is only read. Errors: DC_EEXISTS (dir already holds
+ * raft data), DC_EINVAL, DC_EIO, DC_ENOMEM; err says why. */
+int dc_log_raft_seed(const char *dir, uint64_t id, const char *address,
+                     const uint8_t *image, size_t len, uint64_t index,
+                     struct dc_errmsg *err);
+
 enum dc_log_role { DC_LOG_STANDBY = 0, DC_LOG_VOTER = 1, DC_LOG_SPARE = 2 };
 
 struct dc_log_server {

@@ -538,7 +538,7 @@ const struct dc_log_ops rl_ops = {
 /* ---- starting ------------------------------------------------------------ */
 
 /* raft's metadata files exist once it has stored anything. */
-static bool raft_dir_used(const char *dir) {
+bool rl_dir_used(const char *dir) {
   char p[4200];
   struct stat st;
   snprintf(p, sizeof p, "%s/metadata1", dir);
@@ -560,7 +560,7 @@ int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
     dc_errmsg_set(err, "cannot create %s", cfg->dir);
     return DC_EIO;
   }
-  if (dc_fsm_applied_index(fsm) > 0 && !raft_dir_used(cfg->dir)) {
+  if (dc_fsm_applied_index(fsm) > 0 && !rl_dir_used(cfg->dir)) {
     dc_errmsg_set(err, "the state has %llu applied entries but the raft log in "
                   "%s is empty: a master whose raft data is gone must rejoin "
                   "under a new id with an empty data dir",

@@ -72,6 +72,8 @@ struct rlog {
  * their proposers. Storage failures stop the process. */
 void rl_flush(struct rlog *rl);
 void rl_kick_soon(struct rlog *rl);
+/* Whether raft has stored anything in dir. */
+bool rl_dir_used(const char *dir);
 /* raft's error codes as ours. */
 int rl_err(int rv);
 

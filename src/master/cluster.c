@@ -292,6 +292,9 @@ int master_log_start(struct dc_master *m) {
   if (rc) return rc;
   char dir[4200];
   snprintf(dir, sizeof dir, "%s/raft", m->cfg.data_dir);
+  /* A new cluster founded from a backup: the image becomes raft's first
+   * snapshot, which the log restores as it starts. */
+  if (m->restore_img && (rc = master_restore_raft(m, dir))) return rc;
   struct dc_log_raft_config rc_cfg = {
       .dir = dir,
       .id = m->raft_id,
