@@ -80,6 +80,15 @@ int dc_fsm_open_reader(const char *path, sqlite3 **out);
 int dc_fsm_snapshot(struct dc_fsm *f, uint8_t **out, size_t *len,
                     struct dc_errmsg *err);
 void dc_fsm_snapshot_free(uint8_t *image);
+/* As dc_fsm_snapshot, but writes the image into buf (cap bytes, which the
+ * caller allocated and keeps owning) instead of fresh memory: a buffer whose
+ * pages are already faulted in makes the copy a plain memory copy. OUT:
+ * *len. Errors: DC_ETOOBIG (the state does not fit: nothing usable in buf),
+ * DC_EDB, DC_ENOMEM. */
+int dc_fsm_snapshot_into(struct dc_fsm *f, uint8_t *buf, size_t cap, size_t *len,
+                         struct dc_errmsg *err);
+/* The state's size as an image (page count × page size); 0 on error. */
+size_t dc_fsm_image_size(struct dc_fsm *f);
 /* The applied index recorded inside an image. Errors: DC_EPROTO. */
 int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
                                uint64_t *out);

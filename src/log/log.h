@@ -99,12 +99,17 @@ struct dc_log_raft_config {
   unsigned snapshot_threshold;  /* entries between snapshots */
   unsigned snapshot_trailing;   /* entries kept behind a snapshot (0 =
                                    min(default, threshold / 4 + 1)) */
+  size_t snapshot_warm_min;     /* state size from which a snapshot buffer is
+                                   kept ready (0 = DC_LOG_RAFT_WARM_MIN) */
 };
 
 #define DC_LOG_RAFT_ELECTION_MS 300
 #define DC_LOG_RAFT_HEARTBEAT_MS 30
 #define DC_LOG_RAFT_SNAPSHOT_THRESHOLD 16384
 #define DC_LOG_RAFT_SNAPSHOT_TRAILING 4096
+/* Below glibc's mmap threshold (32 MiB, which raft.c keeps) a snapshot
+ * reuses warm heap memory anyway; above it every image maps fresh pages. */
+#define DC_LOG_RAFT_WARM_MIN ((size_t)32 << 20)
 
 /* Starts a raft server. fsm is borrowed and must outlive the log; the log
  * turns off the FSM's own copy of the entries (dc_fsm_set_keep_log).
@@ -139,6 +144,7 @@ struct dc_log_server {
 struct dc_log_raft_stats {
   uint64_t term, commit_index, last_index;
   uint64_t snapshots, restores;
+  uint64_t warm_snapshots;      /* written into the prepared buffer */
   uint64_t last_snapshot_bytes;
   double last_snapshot_ms, max_snapshot_ms;
 };

@@ -415,6 +415,54 @@ static void restore_equals(struct fx *x, const uint8_t *img, size_t len, const c
   dc_fsm_close(g);
 }
 
+/* The snapshot written into a prepared buffer is the same image: it
+ * restores to an equal state hash. A buffer too small is refused with
+ * DC_ETOOBIG (the caller's fallback, a plain snapshot, then works), and a
+ * buffer exactly the state's size is enough. */
+static void test_snapshot_into_warm_buffer(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  for (int i = 0; i < 40; i++) {
+    char id[33];
+    snprintf(id, sizeof id, "%032x", i + 1);
+    submit(x, id, "", DAG);
+  }
+  struct dc_errmsg err;
+  size_t need = dc_fsm_image_size(x->f);
+  assert_true(need > 4096);
+  size_t cap = need + need / 8 + 4096, len = 0;
+  uint8_t *buf = sqlite3_malloc64(cap);
+  assert_non_null(buf);
+  memset(buf, 0xA5, cap);
+  assert_int_equal(dc_fsm_snapshot_into(x->f, buf, cap, &len, &err), DC_OK);
+  assert_int_equal(len, need);
+  uint8_t *plain;
+  size_t plen;
+  assert_int_equal(dc_fsm_snapshot(x->f, &plain, &plen, &err), DC_OK);
+  assert_int_equal(plen, len);
+  struct dc_fsm_image_info info;
+  assert_int_equal(dc_fsm_image_check(buf, len, &info, &err), DC_OK);
+  assert_int_equal(info.applied_index, dc_fsm_applied_index(x->f));
+  restore_equals(x, buf, len, "warm.db");
+  sqlite3_free(buf);
+
+  /* Exactly the state's size fits. */
+  buf = sqlite3_malloc64(need);
+  assert_int_equal(dc_fsm_snapshot_into(x->f, buf, need, &len, &err), DC_OK);
+  restore_equals(x, buf, len, "exact.db");
+  sqlite3_free(buf);
+
+  /* Outgrown: refused as such, and the fallback gives a good image. */
+  buf = sqlite3_malloc64(need / 2);
+  assert_int_equal(dc_fsm_snapshot_into(x->f, buf, need / 2, &len, &err), DC_ETOOBIG);
+  sqlite3_free(buf);
+  restore_equals(x, plain, plen, "fallback.db");
+  /* The live state is untouched by any of it. */
+  assert_int_equal(count(x, "SELECT count(*) FROM jobs"), 40);
+  dc_fsm_snapshot_free(plain);
+}
+
 /* A backup taken through its own read connection is a checked image of the
  * same state; damaged, truncated or foreign files are refused. */
 static void test_backup_and_image_check(void **state) {
@@ -517,6 +565,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deterministic_replay, setup, teardown),
       cmocka_unit_test_setup_teardown(test_storage_error_is_not_a_rejection, setup, teardown),
       cmocka_unit_test_setup_teardown(test_snapshot_restore_and_hash, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_snapshot_into_warm_buffer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_backup_and_image_check, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
