@@ -17,7 +17,8 @@ static uint32_t be32(const uint8_t *p) {
 
 /* The header's own idea of the file's size: a file cut short (a copy that
  * stopped, a disk that filled) is told apart from one that is damaged. */
-static int check_size(const uint8_t *image, size_t len, struct dc_errmsg *err) {
+static int check_size(const uint8_t *image, size_t len, uint32_t *page_size,
+                      struct dc_errmsg *err) {
   if (len < 100 || memcmp(image, "SQLite format 3", 16) != 0) {
     dc_errmsg_set(err, "not a DeepCloud state image: no SQLite header (%zu bytes)",
                   len);
@@ -39,6 +40,7 @@ static int check_size(const uint8_t *image, size_t len, struct dc_errmsg *err) {
                   (unsigned long long)page * pages);
     return DC_EPROTO;
   }
+  *page_size = page;
   return DC_OK;
 }
 
@@ -103,9 +105,22 @@ static int check_db(sqlite3 *db, struct dc_fsm_image_info *info,
 int dc_fsm_image_check(const uint8_t *image, size_t len,
                        struct dc_fsm_image_info *info, struct dc_errmsg *err) {
   memset(info, 0, sizeof *info);
-  int rc = check_size(image, len, err);
+  uint32_t have = 0;
+  int rc = check_size(image, len, &have, err);
   if (rc) return rc;
+  /* A state uses SQLite's default page size (what a new database gets),
+   * and a live WAL database cannot take pages of another size. */
   sqlite3 *mem = NULL;
+  int want = 0;
+  if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+    want = fsm_page_size(mem);
+  sqlite3_close(mem);
+  if (!want || (uint32_t)want != have) {
+    dc_errmsg_set(err, "the image has pages of %u bytes where a DeepCloud state has "
+                  "%d (was it rewritten, e.g. by VACUUM with another page_size?)",
+                  have, want);
+    return DC_EPROTO;
+  }
   if ((rc = fsm_image_open(image, len, &mem, err))) return rc;
   rc = check_db(mem, info, err);
   sqlite3_close(mem);

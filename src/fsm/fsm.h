@@ -111,9 +111,9 @@ struct dc_fsm_image_info {
   uint8_t hash[DC_FSM_HASH_BYTES]; /* dc_fsm_state_hash of the image */
 };
 /* Checks that an image is a whole, undamaged DeepCloud state: the size its
- * SQLite header gives (a truncated file is refused as such), SQLite's
- * integrity_check, the tables of schema 1, a readable meta table with applied
- * entries and a schema this build knows. OUT: *info.
+ * SQLite header gives (a truncated file is refused as such), the page size
+ * a state uses, SQLite's integrity_check, the tables of schema 1, a
+ * readable meta table with applied entries and a schema this build knows. OUT: *info.
  * Errors: DC_EPROTO (not an image, truncated, corrupt), DC_EVERSION,
  * DC_ENOMEM; err says why. */
 int dc_fsm_image_check(const uint8_t *image, size_t len,

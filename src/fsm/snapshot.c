@@ -137,6 +137,33 @@ int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
   return rc ? DC_EPROTO : DC_OK;
 }
 
+int fsm_page_size(sqlite3 *db) {
+  sqlite3_stmt *s = NULL;
+  int out = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA main.page_size", -1, &s, NULL) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
+    out = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  return out;
+}
+
+/* A WAL database cannot change its page size, so the backup API refuses an
+ * image whose pages are another size (a backup rewritten with VACUUM, or
+ * taken on another build): say so instead of "readonly database". */
+static int match_page_size(sqlite3 *live, sqlite3 **mem, struct dc_errmsg *err) {
+  int want = fsm_page_size(live), have = fsm_page_size(*mem);
+  if (!want || !have) {
+    dc_errmsg_set(err, "restore: cannot read the page sizes");
+    return DC_EDB;
+  }
+  if (want != have) {
+    dc_errmsg_set(err, "restore: the image has pages of %d bytes, the state %d", have,
+                  want);
+    return DC_EPROTO;
+  }
+  return DC_OK;
+}
+
 int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
                    struct dc_errmsg *err) {
   sqlite3 *mem;
@@ -148,6 +175,10 @@ int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
     dc_errmsg_set(err, "restore: image has no readable meta table");
     sqlite3_close(mem);
     return DC_EPROTO;
+  }
+  if ((rc = match_page_size(f->db, &mem, err))) {
+    sqlite3_close(mem);
+    return rc;
   }
   /* The backup API copies page by page into the live file under its own
    * write transaction: the FSM's connection keeps its prepared statements

@@ -229,6 +229,17 @@ r = subprocess.run([BIN, "job", "run", spec, "--json"], env=env, capture_output=
                    text=True, timeout=60)
 check(r.returncode == 0 and json.loads(r.stdout)["index"] > at,
       f"it accepts writes after the backup's index ({r.stdout.strip()[:80]})")
+# Its backups: without a cluster token, only a request signed with the
+# master's own key is served.
+lb = os.path.join(work, "local-backup.db")
+r = subprocess.run([BIN, "master", "backup", lb], env=env, capture_output=True, text=True,
+                   timeout=60)
+check(r.returncode != 0 and "FORBIDDEN" in r.stderr and not os.path.exists(lb),
+      f"a local master refuses a backup signed by another key ({r.stderr.strip()[:90]})")
+r = subprocess.run([BIN, "master", "backup", lb, "--key", os.path.join(local, "master.key"),
+                    "--json"], env=env, capture_output=True, text=True, timeout=60)
+check(r.returncode == 0 and json.loads(r.stdout)["applied_index"] > at,
+      f"and serves one signed with its own key ({r.stderr.strip()[:90]})")
 p.send_signal(signal.SIGTERM)
 p.wait(timeout=30)
 
