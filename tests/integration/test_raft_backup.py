@@ -134,6 +134,9 @@ try:
             missing = [x for x in want[t] if x not in have]
             check(not missing, f"master-{k + 1}: every {t} row of the backup is there, "
                                f"unchanged ({len(want[t])} rows, {len(missing)} missing)")
+        reg = {str(x[0]) for x in rows(p, "SELECT id FROM masters")}
+        check(not reg & old_ids, f"master-{k + 1}: the old cluster's masters are "
+                                 f"forgotten by the registry ({len(reg)} rows)")
         st, jl = new.http("GET", "/v1/jobs?limit=100000", api=api,
                           headers={"X-DC-Min-Index": str(at)})
         check(st == 200 and set(jobs) <= {j["id"] for j in jl["jobs"]},
