@@ -11,6 +11,7 @@
 int cli_master(int argc, char **argv);
 /* master list|add|remove (argv[1] is the verb) */
 int cli_master_admin(int argc, char **argv);
+int cli_master_backup(int argc, char **argv);
 int cli_provider(int argc, char **argv);
 int cli_dev(int argc, char **argv);
 int cli_job(int argc, char **argv);

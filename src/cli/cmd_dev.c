@@ -201,6 +201,8 @@ struct dev_gossip {
   char masters[DEV_MASTERS_MAX * 24]; /* the masters' gossip IP:port list */
 };
 static struct dev_gossip g_gossip;
+/* --restore: the backup the first master of a new cloud starts from. */
+static const char *g_restore;
 
 static int gossip_key_init(struct dev *d) {
   snprintf(g_gossip.key_file, sizeof g_gossip.key_file, "%s/gossip.key", d->dir);
@@ -284,6 +286,13 @@ static int start_single_master(struct dev *d, const char *api, const char *hbt,
                                size_t maddr_n) {
   char mdir[4300];
   snprintf(mdir, sizeof mdir, "%s/master", d->dir);
+  char sp[4400];
+  snprintf(sp, sizeof sp, "%s/state.db", mdir);
+  if (g_restore && access(sp, F_OK) == 0) {
+    fprintf(stderr, "error: --restore founds a new cloud: give a new --data folder "
+                    "(%s already holds one)\n", d->dir);
+    return 1;
+  }
   /* A stale port file from an earlier run must not be mistaken for ours. */
   char pf[4400];
   snprintf(pf, sizeof pf, "%s/session.port", mdir);
@@ -296,8 +305,16 @@ static int start_single_master(struct dev *d, const char *api, const char *hbt,
   size_t na = 15;
   char gaddr[64];
   gossip_args(margs, &na, mdir, gaddr, sizeof gaddr, NULL);
+  if (g_restore) {
+    margs[na] = "--restore";
+    margs[na + 1] = g_restore;
+    margs[na + 2] = NULL;
+  }
   child_args(m, margs);
   if (start_child(m)) return 1;
+  /* Restored once: a restart goes on from the state it restored. */
+  margs[na] = NULL;
+  child_args(m, margs);
   unsigned sport = 0;
   if (wait_port(d, "session.port", &sport)) {
     fprintf(stderr, "error: the master did not start; see %s\n", m->log_path);
@@ -337,6 +354,11 @@ static int start_cluster(struct dev *d, const char *api, const char *hbt,
     dc_write_file_atomic(tokpath, token, 64, 0600);
   }
   dc_free(old);
+  if (g_restore && !fresh) {
+    fprintf(stderr, "error: --restore founds a new cloud: give a new --data folder "
+                    "(%s already holds one)\n", d->dir);
+    return 1;
+  }
   /* The dev faucet is the genesis proposer's key (the master key): the
    * masters of a dev cluster share one, so the faucet works under any
    * leader. Real clusters fund accounts from a genesis file instead. */
@@ -433,8 +455,14 @@ static int start_cluster(struct dev *d, const char *api, const char *hbt,
     if (i == 0 && fresh) {
       args[19] = "--bootstrap=true";
       args[20] = "--dev"; /* a repeated flag in the slot --join's value had */
+      if (g_restore) {
+        args[na] = "--restore";
+        args[na + 1] = g_restore;
+        args[na + 2] = NULL;
+      }
       child_args(m, args);
       if (start_child(m)) return 1;
+      args[na] = NULL;
       args[19] = "--join";
       args[20] = join;
       child_args(m, args);
@@ -483,6 +511,7 @@ int cli_dev(int argc, char **argv) {
       {"restart", OPT_BOOL, &restart, "restart a process that dies (default true)"},
       {"restart-delay-ms", OPT_U32, &restart_delay, "wait before restarting it (default 300)"},
       {"log-level", OPT_STR, &level, "log level of the children"},
+      {"restore", OPT_STR, &g_restore, "start a new cloud from a backup (deepcloud master backup FILE)"},
   };
   char *pos[1];
   size_t npos = 0;
@@ -494,6 +523,14 @@ int cli_dev(int argc, char **argv) {
   if (opts_hostport(api, host, sizeof host, &port)) {
     fprintf(stderr, "error: --api takes host:port, e.g. 127.0.0.1:8420\n");
     return 2;
+  }
+  static char restore_abs[4096];
+  if (g_restore) {
+    if (!realpath(g_restore, restore_abs)) {
+      fprintf(stderr, "error: cannot find the backup %s\n", g_restore);
+      return 2;
+    }
+    g_restore = restore_abs;
   }
   if (nmasters != 1 && nmasters != 3 && nmasters != 5) {
     fprintf(stderr, "error: --masters must be 1, 3 or 5\n");

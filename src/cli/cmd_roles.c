@@ -26,6 +26,7 @@ int cli_master(int argc, char **argv) {
   if (argc >= 2 && (!strcmp(argv[1], "add") || !strcmp(argv[1], "remove") ||
                     !strcmp(argv[1], "list")))
     return cli_master_admin(argc, argv);
+  if (argc >= 2 && !strcmp(argv[1], "backup")) return cli_master_backup(argc - 1, argv + 1);
   struct dc_master_config cfg;
   dc_master_config_default(&cfg);
   const char *api = "127.0.0.1:8420", *listen = "127.0.0.1:8421", *level = "info";
@@ -37,6 +38,7 @@ int cli_master(int argc, char **argv) {
       {"forecast-season", OPT_U32, &cfg.forecast_season, "buckets in one seasonal cycle (default 24: a day of hours)"},
       {"raft-addr", OPT_STR, &cfg.raft_addr, "replicate with raft, listening on host:port (3 or 5 masters)"},
       {"bootstrap", OPT_BOOL, &cfg.bootstrap, "start a new cluster with this master as its first member"},
+      {"restore", OPT_STR, &cfg.restore_path, "start from a backup (deepcloud master backup) on an empty data dir; with --raft-addr, founds a new cluster (needs --bootstrap)"},
       {"join", OPT_STR, &cfg.join_url, "API URL of a cluster member to join through"},
       {"standby", OPT_BOOL, &cfg.standby, "join as a standby (replicates, does not vote)"},
       {"cluster-token", OPT_STR, &cfg.cluster_token, "shared secret that authorises joining, adding and removing masters"},
@@ -94,6 +96,11 @@ int cli_master(int argc, char **argv) {
   if (cfg.bootstrap && cfg.join_url) {
     fprintf(stderr, "error: --bootstrap starts a new cluster; --join enters an "
                     "existing one: give one of them\n");
+    return 2;
+  }
+  if (cfg.restore_path && cfg.raft_addr && !cfg.bootstrap) {
+    fprintf(stderr, "error: --restore with --raft-addr founds a new cluster from the "
+                    "backup: add --bootstrap (the other masters --join it as usual)\n");
     return 2;
   }
   if (cfg.raft_election_ms && (cfg.raft_election_ms < 50 || cfg.raft_election_ms > 60000)) {

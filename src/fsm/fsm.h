@@ -80,6 +80,15 @@ int dc_fsm_open_reader(const char *path, sqlite3 **out);
 int dc_fsm_snapshot(struct dc_fsm *f, uint8_t **out, size_t *len,
                     struct dc_errmsg *err);
 void dc_fsm_snapshot_free(uint8_t *image);
+/* As dc_fsm_snapshot, but writes the image into buf (cap bytes, which the
+ * caller allocated and keeps owning) instead of fresh memory: a buffer whose
+ * pages are already faulted in makes the copy a plain memory copy. OUT:
+ * *len. Errors: DC_ETOOBIG (the state does not fit: nothing usable in buf),
+ * DC_EDB, DC_ENOMEM. */
+int dc_fsm_snapshot_into(struct dc_fsm *f, uint8_t *buf, size_t cap, size_t *len,
+                         struct dc_errmsg *err);
+/* The state's size as an image (page count × page size); 0 on error. */
+size_t dc_fsm_image_size(struct dc_fsm *f);
 /* The applied index recorded inside an image. Errors: DC_EPROTO. */
 int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
                                uint64_t *out);
@@ -94,6 +103,28 @@ int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
  * columns. Two replicas that applied the same commands give the same hash.
  * Errors: DC_EDB. */
 int dc_fsm_state_hash(sqlite3 *db, uint8_t out[DC_FSM_HASH_BYTES]);
+
+/* What an image holds, once checked. */
+struct dc_fsm_image_info {
+  uint64_t applied_index;
+  uint32_t schema_version;
+  uint8_t hash[DC_FSM_HASH_BYTES]; /* dc_fsm_state_hash of the image */
+};
+/* Checks that an image is a whole, undamaged DeepCloud state: the size its
+ * SQLite header gives (a truncated file is refused as such), the page size
+ * a state uses, SQLite's integrity_check, the tables of schema 1, a
+ * readable meta table with applied entries and a schema this build knows. OUT: *info.
+ * Errors: DC_EPROTO (not an image, truncated, corrupt), DC_EVERSION,
+ * DC_ENOMEM; err says why. */
+int dc_fsm_image_check(const uint8_t *image, size_t len,
+                       struct dc_fsm_image_info *info, struct dc_errmsg *err);
+/* An online backup of the state database at path, taken through its own
+ * read-only connection inside one read transaction: a consistent image at
+ * one applied index that never blocks the writer. Call it off the loop (it
+ * reads the whole database). OUT: *out (dc_fsm_snapshot_free), *len, *info.
+ * Errors: DC_EDB; err says why. */
+int dc_fsm_backup(const char *path, uint8_t **out, size_t *len,
+                  struct dc_fsm_image_info *info, struct dc_errmsg *err);
 
 
 struct dc_fsm_verify_report {

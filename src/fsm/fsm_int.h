@@ -35,6 +35,14 @@ int fsm_meta_set(struct dc_fsm *f, const char *key, int64_t value);
 /* A meta value of any database of ours (0 when absent). Errors: DC_EDB. */
 int fsm_meta_read(sqlite3 *db, const char *key, int64_t *out);
 
+/* Opens a read-only in-memory copy of a state image. OUT: *out.
+ * Errors: DC_EPROTO (not a database image), DC_ENOMEM. */
+int fsm_image_open(const uint8_t *image, size_t len, sqlite3 **out,
+                   struct dc_errmsg *err);
+
+/* The page size of a database's main schema (0 on error). */
+int fsm_page_size(sqlite3 *db);
+
 /* Appends an event to a task's history. */
 int fsm_task_event(struct dc_fsm *f, const char *task_id, uint32_t attempt,
                    const char *state, const char *node_id, int64_t ts,

@@ -32,8 +32,69 @@ int dc_fsm_snapshot(struct dc_fsm *f, uint8_t **out, size_t *len,
 
 void dc_fsm_snapshot_free(uint8_t *image) { sqlite3_free(image); }
 
-/* Opens a read-only in-memory copy of an image. OUT: *out. */
-static int open_image(const uint8_t *image, size_t len, sqlite3 **out,
+size_t dc_fsm_image_size(struct dc_fsm *f) {
+  sqlite3_stmt *s = NULL;
+  size_t out = 0;
+  if (sqlite3_prepare_v2(f->db, "SELECT page_count * page_size FROM "
+                         "pragma_page_count(), pragma_page_size()", -1, &s,
+                         NULL) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
+    out = (size_t)sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return out;
+}
+
+int dc_fsm_snapshot_into(struct dc_fsm *f, uint8_t *buf, size_t cap, size_t *len,
+                         struct dc_errmsg *err) {
+  sqlite3 *mem = NULL;
+  if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    sqlite3_close(mem);
+    dc_errmsg_set(err, "snapshot: cannot open a memory database");
+    return DC_ENOMEM;
+  }
+  /* An empty database living in buf, which may grow up to cap and no
+   * further (no RESIZEABLE), and which SQLite never frees (no FREEONCLOSE):
+   * the pages are written straight into memory that is already faulted. */
+  int rc = DC_OK;
+  if (sqlite3_deserialize(mem, "main", buf, 0, (sqlite3_int64)cap, 0) != SQLITE_OK) {
+    dc_errmsg_set(err, "snapshot: %s", sqlite3_errmsg(mem));
+    sqlite3_close(mem);
+    return DC_EDB;
+  }
+  /* No journal to keep: a failed copy is thrown away whole. */
+  sqlite3_exec(mem, "PRAGMA main.journal_mode=OFF", NULL, NULL, NULL);
+  /* The backup API reads the source inside one read transaction (the image
+   * is consistent, WAL included). */
+  sqlite3_backup *b = sqlite3_backup_init(mem, "main", f->db, "main");
+  if (!b) {
+    dc_errmsg_set(err, "snapshot: backup: %s", sqlite3_errmsg(mem));
+    sqlite3_close(mem);
+    return DC_EDB;
+  }
+  int step = sqlite3_backup_step(b, -1);
+  int fin = sqlite3_backup_finish(b);
+  if (step == SQLITE_FULL || fin == SQLITE_FULL) {
+    rc = DC_ETOOBIG; /* the state outgrew buf */
+  } else if (step != SQLITE_DONE || fin != SQLITE_OK) {
+    dc_errmsg_set(err, "snapshot: copy: %s", sqlite3_errmsg(mem));
+    rc = DC_EDB;
+  }
+  sqlite3_int64 sz = 0;
+  if (!rc) {
+    unsigned char *p = sqlite3_serialize(mem, "main", &sz, SQLITE_SERIALIZE_NOCOPY);
+    if (p != buf || sz <= 0 || (size_t)sz > cap) {
+      dc_errmsg_set(err, "snapshot: the image is not where it was written");
+      rc = DC_EDB;
+    }
+  }
+  sqlite3_close(mem);
+  if (!rc) *len = (size_t)sz;
+  else if (rc == DC_ETOOBIG) dc_errmsg_set(err, "snapshot: the state outgrew the buffer");
+  return rc;
+}
+
+int fsm_image_open(const uint8_t *image, size_t len, sqlite3 **out,
                       struct dc_errmsg *err) {
   if (len < 100 || memcmp(image, "SQLite format 3", 16) != 0) {
     dc_errmsg_set(err, "not a database image (%zu bytes)", len);
@@ -69,17 +130,44 @@ int dc_fsm_image_applied_index(const uint8_t *image, size_t len,
   sqlite3 *mem;
   struct dc_errmsg err = {{0}};
   int64_t v = 0;
-  if (open_image(image, len, &mem, &err)) return DC_EPROTO;
+  if (fsm_image_open(image, len, &mem, &err)) return DC_EPROTO;
   int rc = fsm_meta_read(mem, "applied_index", &v);
   sqlite3_close(mem);
   *out = (uint64_t)v;
   return rc ? DC_EPROTO : DC_OK;
 }
 
+int fsm_page_size(sqlite3 *db) {
+  sqlite3_stmt *s = NULL;
+  int out = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA main.page_size", -1, &s, NULL) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
+    out = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  return out;
+}
+
+/* A WAL database cannot change its page size, so the backup API refuses an
+ * image whose pages are another size (a backup rewritten with VACUUM, or
+ * taken on another build): say so instead of "readonly database". */
+static int match_page_size(sqlite3 *live, sqlite3 **mem, struct dc_errmsg *err) {
+  int want = fsm_page_size(live), have = fsm_page_size(*mem);
+  if (!want || !have) {
+    dc_errmsg_set(err, "restore: cannot read the page sizes");
+    return DC_EDB;
+  }
+  if (want != have) {
+    dc_errmsg_set(err, "restore: the image has pages of %d bytes, the state %d", have,
+                  want);
+    return DC_EPROTO;
+  }
+  return DC_OK;
+}
+
 int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
                    struct dc_errmsg *err) {
   sqlite3 *mem;
-  int rc = open_image(image, len, &mem, err);
+  int rc = fsm_image_open(image, len, &mem, err);
   if (rc) return rc;
   int64_t applied = 0, schema = 0;
   if (fsm_meta_read(mem, "applied_index", &applied) ||
@@ -87,6 +175,10 @@ int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
     dc_errmsg_set(err, "restore: image has no readable meta table");
     sqlite3_close(mem);
     return DC_EPROTO;
+  }
+  if ((rc = match_page_size(f->db, &mem, err))) {
+    sqlite3_close(mem);
+    return rc;
   }
   /* The backup API copies page by page into the live file under its own
    * write transaction: the FSM's connection keeps its prepared statements

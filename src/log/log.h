@@ -103,12 +103,17 @@ struct dc_log_raft_config {
   unsigned snapshot_threshold;  /* entries between snapshots */
   unsigned snapshot_trailing;   /* entries kept behind a snapshot (0 =
                                    min(default, threshold / 4 + 1)) */
+  size_t snapshot_warm_min;     /* state size from which a snapshot buffer is
+                                   kept ready (0 = DC_LOG_RAFT_WARM_MIN) */
 };
 
 #define DC_LOG_RAFT_ELECTION_MS 300
 #define DC_LOG_RAFT_HEARTBEAT_MS 30
 #define DC_LOG_RAFT_SNAPSHOT_THRESHOLD 16384
 #define DC_LOG_RAFT_SNAPSHOT_TRAILING 4096
+/* Below glibc's mmap threshold (32 MiB, which raft.c keeps) a snapshot
+ * reuses warm heap memory anyway; above it every image maps fresh pages. */
+#define DC_LOG_RAFT_WARM_MIN ((size_t)32 << 20)
 
 /* Starts a raft server. fsm is borrowed and must outlive the log; the log
  * turns off the FSM's own copy of the entries (dc_fsm_set_keep_log).
@@ -119,6 +124,18 @@ int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
                     const struct dc_log_raft_config *cfg,
                     const struct dc_log_hooks *hooks, struct dc_log **out,
                     struct dc_errmsg *err);
+
+/* Founds a new cluster whose first state is a backup: stores image as
+ * raft's first snapshot, at log index `index` (the image's applied index)
+ * with this server as the only voter, in the empty raft dir `dir`. The
+ * next dc_log_raft_new on dir restores the image into the FSM (c-raft
+ * restores its last snapshot at start), elects this server and numbers
+ * new entries from index + 1; others join as usual and receive the state
+ * by snapshot. image is only read. Errors: DC_EEXISTS (dir already holds
+ * raft data), DC_EINVAL, DC_EIO, DC_ENOMEM; err says why. */
+int dc_log_raft_seed(const char *dir, uint64_t id, const char *address,
+                     const uint8_t *image, size_t len, uint64_t index,
+                     struct dc_errmsg *err);
 
 enum dc_log_role { DC_LOG_STANDBY = 0, DC_LOG_VOTER = 1, DC_LOG_SPARE = 2 };
 
@@ -131,6 +148,7 @@ struct dc_log_server {
 struct dc_log_raft_stats {
   uint64_t term, commit_index, last_index;
   uint64_t snapshots, restores;
+  uint64_t warm_snapshots;      /* written into the prepared buffer */
   uint64_t last_snapshot_bytes;
   double last_snapshot_ms, max_snapshot_ms;
 };

@@ -229,16 +229,31 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
   struct rlog *rl = fsm->data;
   rl_flush(rl);
   uint64_t t0 = uv_hrtime();
-  uint8_t *img;
-  size_t len;
+  uint8_t *img = NULL;
+  size_t len = 0, cap = 0;
   struct dc_errmsg err = {{0}};
-  if (dc_fsm_snapshot(rl->fsm, &img, &len, &err)) {
+  bool warm = false;
+  uint8_t *buf = rl_warm_take(rl, &cap);
+  if (buf) {
+    int rc = dc_fsm_snapshot_into(rl->fsm, buf, cap, &len, &err);
+    if (rc == DC_OK) {
+      img = buf;
+      warm = true;
+    } else {
+      /* Outgrown (or failed): the plain way below; a larger one follows. */
+      if (rc != DC_ETOOBIG) DC_WARN("log", "warm snapshot failed: %s", err.text);
+      dc_fsm_snapshot_free(buf);
+    }
+  }
+  if (!img && dc_fsm_snapshot(rl->fsm, &img, &len, &err)) {
     DC_ERROR("log", "snapshot failed: %s", err.text);
+    rl_warm_check(rl);
     return RAFT_IOERR;
   }
   struct raft_buffer *b = raft_malloc(sizeof *b);
   if (!b) {
     dc_fsm_snapshot_free(img);
+    rl_warm_check(rl);
     return RAFT_NOMEM;
   }
   /* Handed over as it is: raft's heap is SQLite's (rl_heap). */
@@ -248,11 +263,14 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[],
   *n_bufs = 1;
   double ms = (double)(uv_hrtime() - t0) / 1e6;
   rl->stats.snapshots++;
+  if (warm) rl->stats.warm_snapshots++;
   rl->stats.last_snapshot_bytes = len;
   rl->stats.last_snapshot_ms = ms;
   if (ms > rl->stats.max_snapshot_ms) rl->stats.max_snapshot_ms = ms;
-  DC_INFO("log", "snapshot index=%llu bytes=%zu ms=%.2f",
-          (unsigned long long)dc_fsm_applied_index(rl->fsm), len, ms);
+  DC_INFO("log", "snapshot index=%llu bytes=%zu ms=%.2f warm=%d",
+          (unsigned long long)dc_fsm_applied_index(rl->fsm), len, ms, warm);
+  /* The next one's buffer is prepared off the loop from now on. */
+  rl_warm_check(rl);
   return 0;
 }
 
@@ -477,16 +495,26 @@ static int raft_barrier_op(struct dc_log *l, void (*cb)(void *, int), void *ud) 
 
 /* ---- closing ------------------------------------------------------------- */
 
-static void handle_closed(uv_handle_t *h) {
-  struct rlog *rl = h->data;
-  if (--rl->handles_open > 0) return;
+void rl_free_when_idle(struct rlog *rl) {
+  if (rl->warm_busy) {
+    rl->freed_pending = true; /* the worker's callback comes back here */
+    return;
+  }
   void (*done)(void *) = rl->done;
   void *ud = rl->done_ud;
+  dc_fsm_snapshot_free(rl->warm);
+  dc_fsm_snapshot_free(rl->warm_old);
   dc_free(rl->out);
   dc_free(rl->w);
   dc_free(rl->pend);
   dc_free(rl);
   if (done) done(ud);
+}
+
+static void handle_closed(uv_handle_t *h) {
+  struct rlog *rl = h->data;
+  if (--rl->handles_open > 0) return;
+  rl_free_when_idle(rl);
 }
 
 static void raft_closed(struct raft *r) {
@@ -505,9 +533,10 @@ static void raft_closed(struct raft *r) {
   rl->wn = 0;
   raft_uv_close(&rl->io);
   raft_uv_tcp_close(&rl->transport);
-  rl->handles_open = 2;
+  rl->handles_open = 3;
   uv_close((uv_handle_t *)&rl->kick, handle_closed);
   uv_close((uv_handle_t *)&rl->watch, handle_closed);
+  uv_close((uv_handle_t *)&rl->warm_timer, handle_closed);
 }
 
 static void raft_close_op(struct dc_log *l, void (*done)(void *), void *ud) {
@@ -517,6 +546,7 @@ static void raft_close_op(struct dc_log *l, void (*done)(void *), void *ud) {
   rl->done_ud = ud;
   uv_timer_stop(&rl->kick);
   uv_check_stop(&rl->watch);
+  rl_warm_stop(rl);
   for (size_t i = 0; i < rl->nout; i++) {
     raft_free(rl->out[i].buf.base);
     answer(rl, rl->out[i].pid, DC_ECANCELED, "log closed before commit");
@@ -538,7 +568,7 @@ const struct dc_log_ops rl_ops = {
 /* ---- starting ------------------------------------------------------------ */
 
 /* raft's metadata files exist once it has stored anything. */
-static bool raft_dir_used(const char *dir) {
+bool rl_dir_used(const char *dir) {
   char p[4200];
   struct stat st;
   snprintf(p, sizeof p, "%s/metadata1", dir);
@@ -560,7 +590,7 @@ int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
     dc_errmsg_set(err, "cannot create %s", cfg->dir);
     return DC_EIO;
   }
-  if (dc_fsm_applied_index(fsm) > 0 && !raft_dir_used(cfg->dir)) {
+  if (dc_fsm_applied_index(fsm) > 0 && !rl_dir_used(cfg->dir)) {
     dc_errmsg_set(err, "the state has %llu applied entries but the raft log in "
                   "%s is empty: a master whose raft data is gone must rejoin "
                   "under a new id with an empty data dir",
@@ -628,6 +658,9 @@ int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
   rl->kick.data = rl;
   uv_check_init(loop, &rl->watch);
   rl->watch.data = rl;
+  uv_timer_init(loop, &rl->warm_timer);
+  rl->warm_timer.data = rl;
+  rl->warm_min = cfg->snapshot_warm_min ? cfg->snapshot_warm_min : DC_LOG_RAFT_WARM_MIN;
 
   if (cfg->bootstrap) {
     struct raft_configuration conf;
@@ -646,6 +679,7 @@ int dc_log_raft_new(uv_loop_t *loop, struct dc_fsm *fsm,
     goto fail;
   }
   uv_check_start(&rl->watch, watch_cb);
+  rl_warm_start(rl);
   DC_INFO("log", "raft started id=%llu address=%s bootstrap=%d",
           (unsigned long long)cfg->id, cfg->address, cfg->bootstrap);
   *out = &rl->base;

@@ -66,12 +66,37 @@ struct rlog {
   void *done_ud;
 
   struct dc_log_raft_stats stats;
+
+  /* A snapshot's image is written into a buffer faulted in beforehand by a
+   * worker (raft_warm.c): fresh pages, not the copy, were the pause. */
+  uint8_t *warm;                /* sqlite3_malloc64'd, warm_cap bytes */
+  size_t warm_cap;
+  bool warm_busy;               /* a worker is preparing the next one */
+  uv_work_t warm_work;
+  uint8_t *warm_new, *warm_old; /* the worker's result, and what it frees */
+  size_t warm_new_cap;
+  uv_timer_t warm_timer;        /* follows the state's growth */
+  size_t warm_min;              /* no buffer for a state below this */
+  bool freed_pending;           /* closed, waiting for the worker */
 };
 
 /* Applies every buffered committed entry in one transaction and answers
  * their proposers. Storage failures stop the process. */
 void rl_flush(struct rlog *rl);
 void rl_kick_soon(struct rlog *rl);
+/* raft_warm.c. start: begins preparing and following the state's size;
+ * take: the warm buffer for a snapshot (NULL if none), which the caller now
+ * owns; check: prepares a (larger) buffer if there is none or the state
+ * outgrew it; stop: stops the timer (the caller closes it). */
+void rl_warm_start(struct rlog *rl);
+uint8_t *rl_warm_take(struct rlog *rl, size_t *cap);
+void rl_warm_check(struct rlog *rl);
+void rl_warm_stop(struct rlog *rl);
+/* Frees rl once its handles are closed and no worker holds it. */
+void rl_free_when_idle(struct rlog *rl);
+
+/* Whether raft has stored anything in dir. */
+bool rl_dir_used(const char *dir);
 /* raft's error codes as ours. */
 int rl_err(int rv);
 

@@ -187,6 +187,7 @@ void master_api_route(struct dc_master *m, struct dc_httpd_req *r) {
       if (n == 3) return api_block_show(m, r, seg[2]);
     }
     if (n == 2 && strcmp(res, "ledger") == 0 && get) return api_ledger_show(m, r);
+    if (n == 2 && strcmp(res, "backup") == 0 && get) return api_backup(m, r);
     if (n == 2 && strcmp(res, "faucet") == 0 && post) return api_faucet(m, r);
     if (n == 4 && strcmp(res, "channels") == 0 && post &&
         strcmp(seg[3], "ticks") == 0)

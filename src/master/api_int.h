@@ -17,6 +17,11 @@ int api_authenticate(struct dc_master *m, struct dc_httpd_req *r,
 json_t *api_text(const void *p, size_t n);
 
 void api_health(struct dc_master *m, struct dc_httpd_req *r);
+/* Whether the request carries this cluster's token (false when the master
+ * has none). Answers nothing. */
+bool api_cluster_token_matches(struct dc_master *m, struct dc_httpd_req *r);
+/* api_backup.c: GET /v1/backup */
+void api_backup(struct dc_master *m, struct dc_httpd_req *r);
 void api_masters_list(struct dc_master *m, struct dc_httpd_req *r);
 void api_masters_add(struct dc_master *m, struct dc_httpd_req *r);
 void api_masters_remove(struct dc_master *m, struct dc_httpd_req *r,

@@ -61,22 +61,27 @@ void api_masters_list(struct dc_master *m, struct dc_httpd_req *r) {
                            (json_int_t)st.commit_index));
 }
 
-/* The token is compared in constant time; a cluster without one refuses
- * every membership change over the API. */
-static bool token_ok(struct dc_master *m, struct dc_httpd_req *r) {
+bool api_cluster_token_matches(struct dc_master *m, struct dc_httpd_req *r) {
   const char *want = m->cfg.cluster_token;
   const char *got = dc_httpd_req_header(r, DC_HDR_CLUSTER_TOKEN);
+  if (!want || !*want || !got) return false;
+  /* Compared as hashes in constant time: neither length nor prefix leaks. */
+  uint8_t a[32], b[32];
+  crypto_generichash(a, sizeof a, (const uint8_t *)want, strlen(want), NULL, 0);
+  crypto_generichash(b, sizeof b, (const uint8_t *)got, strlen(got), NULL, 0);
+  return sodium_memcmp(a, b, sizeof a) == 0;
+}
+
+/* A cluster without a token refuses every membership change over the API. */
+static bool token_ok(struct dc_master *m, struct dc_httpd_req *r) {
+  const char *want = m->cfg.cluster_token;
   if (!want || !*want) {
     dc_httpd_respond_error(r, 403, "FORBIDDEN",
                            "this cluster has no join token: start its masters "
                            "with --cluster-token to allow adding and removing");
     return false;
   }
-  uint8_t a[32], b[32];
-  crypto_generichash(a, sizeof a, (const uint8_t *)want, strlen(want), NULL, 0);
-  crypto_generichash(b, sizeof b, (const uint8_t *)(got ? got : ""),
-                     got ? strlen(got) : 0, NULL, 0);
-  if (!got || sodium_memcmp(a, b, sizeof a) != 0) {
+  if (!api_cluster_token_matches(m, r)) {
     dc_httpd_respond_error(r, 403, "FORBIDDEN", "missing or wrong %s",
                            DC_HDR_CLUSTER_TOKEN);
     return false;

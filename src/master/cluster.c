@@ -72,9 +72,43 @@ const char *master_leader_api(struct dc_master *m) {
   return out;
 }
 
+/* Registry rows of servers outside the raft configuration are stale: a
+ * membership change edits the configuration first and the registry after,
+ * so a row without a server is one whose removal was never recorded, or a
+ * master of the cluster a backup came from (a restored cluster has new
+ * ids). The leader forgets them, as Nomad's autopilot cleans up dead
+ * servers. */
+static void forget_stale(struct dc_master *m) {
+  struct dc_log_server sv[16];
+  size_t n = 0;
+  if (dc_log_raft_servers(m->log, sv, DC_ARRAY_LEN(sv), &n) || !n ||
+      n > DC_ARRAY_LEN(sv))
+    return;
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(m->rdb, "SELECT id FROM masters ORDER BY id", -1, &s, NULL) !=
+      SQLITE_OK)
+    return;
+  uint64_t stale[16];
+  size_t ns = 0;
+  while (ns < DC_ARRAY_LEN(stale) && sqlite3_step(s) == SQLITE_ROW) {
+    uint64_t id = (uint64_t)sqlite3_column_int64(s, 0);
+    bool member = false;
+    for (size_t i = 0; i < n; i++) member |= sv[i].id == id;
+    if (!member) stale[ns++] = id;
+  }
+  sqlite3_finalize(s);
+  for (size_t i = 0; i < ns; i++) {
+    struct dc_cmd c = {.type = DC_CMD_MASTER_REMOVE};
+    c.u.master_remove.id = stale[i];
+    DC_INFO("cluster", "forgetting master %" PRIu64 ": not in the configuration", stale[i]);
+    master_propose(m, &c, NULL, NULL);
+  }
+}
+
 /* The leader keeps its own row current (its ports may have changed). */
 static void register_self(struct dc_master *m) {
   if (!m->raft_id) return;
+  forget_stale(m);
   sqlite3_stmt *s = master_read_stmt(
       m, "SELECT api_url, session_addr, raft_addr FROM masters WHERE id = ?1");
   if (!s) return; /* schema not migrated yet: the migrate callback retries */
@@ -292,6 +326,9 @@ int master_log_start(struct dc_master *m) {
   if (rc) return rc;
   char dir[4200];
   snprintf(dir, sizeof dir, "%s/raft", m->cfg.data_dir);
+  /* A new cluster founded from a backup: the image becomes raft's first
+   * snapshot, which the log restores as it starts. */
+  if (m->restore_img && (rc = master_restore_raft(m, dir))) return rc;
   struct dc_log_raft_config rc_cfg = {
       .dir = dir,
       .id = m->raft_id,

@@ -142,7 +142,11 @@ static int start(struct dc_master *m) {
   uv_timer_init(m->loop, &m->park_timer);
   m->park_timer.data = m;
   master_cluster_init(m);
-  int rc = dc_mkdir_p(m->cfg.data_dir, 0700);
+  int rc;
+  /* Before anything is written: a bad backup or a data dir that already
+   * holds state leaves everything as it was. */
+  if (m->cfg.restore_path && (rc = master_restore_load(m))) return rc;
+  rc = dc_mkdir_p(m->cfg.data_dir, 0700);
   if (rc) {
     DC_ERROR("master", "cannot create data dir %s", m->cfg.data_dir);
     return rc;
@@ -161,6 +165,8 @@ static int start(struct dc_master *m) {
     DC_ERROR("master", "state: %s", err.text);
     return rc;
   }
+  if (m->restore_img && !m->cfg.raft_addr && (rc = master_restore_local(m)))
+    return rc;
   if ((rc = dc_fsm_open_reader(m->state_path, &m->rdb))) return rc;
   if ((rc = master_localdb_open(m))) {
     DC_ERROR("master", "local.db could not be opened");
@@ -249,6 +255,7 @@ int dc_master_run(const struct dc_master_config *cfg) {
     stop(m);
   }
   uv_run(m->loop, UV_RUN_DEFAULT);
+  master_restore_free(m);
   dc_free(m->seen);
   master_ledger_free(m);
   master_learning_free(m);

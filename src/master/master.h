@@ -36,6 +36,8 @@ struct dc_master_config {
   uint32_t raft_election_ms;        /* 0 = log default */
   uint32_t raft_heartbeat_ms;
   uint32_t raft_snapshot_threshold;
+  const char *restore_path;         /* start from this backup (an empty data
+                                       dir; with raft, with bootstrap) */
 
   /* Matching: "learned" (default), "spread" (the v0 greedy scorer), or a
    * baseline: "first-fit", "best-fit", "k8s", "random", "fgd". */

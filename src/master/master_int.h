@@ -126,6 +126,11 @@ struct dc_master {
   bool join_busy;
   bool transferring;
   uv_timer_t transfer_timer;
+  /* --restore: the checked backup, until it is restored (restore.c) */
+  uint8_t *restore_img;
+  size_t restore_len;
+  uint64_t restore_index;
+  bool backup_busy;         /* a GET /v1/backup is being taken */
   struct {
     bool ready;             /* a genesis has been applied */
     char chain_id[DC_CHAIN_ID_MAX + 1];
@@ -178,6 +183,15 @@ typedef void (*master_cmd_cb)(struct dc_master *m, const struct dc_fsm_result *r
                               void *ud);
 int master_propose(struct dc_master *m, struct dc_cmd *c, master_cmd_cb cb,
                    void *ud);
+
+/* restore.c: --restore FILE. load reads and checks the backup and that the
+ * data dir holds no state, before anything is written; local restores it
+ * into the fresh state (local back end); raft seeds raft's log with it
+ * (raft back end, before the log starts). Each frees the image. */
+int master_restore_load(struct dc_master *m);
+int master_restore_local(struct dc_master *m);
+int master_restore_raft(struct dc_master *m, const char *raft_dir);
+void master_restore_free(struct dc_master *m);
 
 /* genesis.c */
 int master_genesis_load(struct dc_master *m, const char *path, struct dc_errmsg *err);

@@ -45,8 +45,10 @@ def finish():
 
 class Cloud:
     def __init__(self, providers=3, hb_timeout_ms=3000, restart=True, masters=1,
-                 extra_env=None, dev_args=None, start_timeout=60):
+                 extra_env=None, dev_args=None, start_timeout=60, prepare=None):
         self.dir = tempfile.mkdtemp(prefix="dc-e2e-")
+        if prepare:
+            prepare(self.dir)  # e.g. keys to reuse, before anything starts
         self.home = os.path.join(self.dir, "home")
         self.port = free_port()
         self.api = f"http://127.0.0.1:{self.port}"
@@ -83,6 +85,16 @@ class Cloud:
                     return a
             time.sleep(0.05)
         raise RuntimeError("no leader")
+
+    def wait_voters(self, n=3, timeout=60):
+        """`master list` once n voters are in the configuration (or the last
+        answer at the deadline)."""
+        deadline = time.time() + timeout
+        while True:
+            r = self.cli_json("master", "list")
+            if sum(m["role"] == "voter" for m in r["masters"]) >= n or time.time() > deadline:
+                return r
+            time.sleep(0.2)
 
     # ---- HTTP ----
     def http(self, method, path, body=None, headers=None, api=None):

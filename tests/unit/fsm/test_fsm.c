@@ -328,6 +328,121 @@ static void test_snapshot_restore_and_hash(void **state) {
   dc_fsm_close(g);
 }
 
+/* Restores img into a fresh database and returns it; its hash must equal
+ * the source's. */
+static void restore_equals(struct fx *x, const uint8_t *img, size_t len, const char *name) {
+  char p2[320];
+  snprintf(p2, sizeof p2, "%s/%s", x->dir, name);
+  struct dc_fsm *g;
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_open(p2, false, &g, &err), DC_OK);
+  assert_int_equal(dc_fsm_restore(g, img, len, &err), DC_OK);
+  assert_int_equal(dc_fsm_applied_index(g), dc_fsm_applied_index(x->f));
+  uint8_t h1[DC_FSM_HASH_BYTES], h2[DC_FSM_HASH_BYTES];
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(x->f), h1), DC_OK);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(g), h2), DC_OK);
+  assert_memory_equal(h1, h2, sizeof h1);
+  dc_fsm_close(g);
+}
+
+/* The snapshot written into a prepared buffer is the same image: it
+ * restores to an equal state hash. A buffer too small is refused with
+ * DC_ETOOBIG (the caller's fallback, a plain snapshot, then works), and a
+ * buffer exactly the state's size is enough. */
+static void test_snapshot_into_warm_buffer(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  for (int i = 0; i < 40; i++) {
+    char id[33];
+    snprintf(id, sizeof id, "%032x", i + 1);
+    submit(x, id, "", DAG);
+  }
+  struct dc_errmsg err;
+  size_t need = dc_fsm_image_size(x->f);
+  assert_true(need > 4096);
+  size_t cap = need + need / 8 + 4096, len = 0;
+  uint8_t *buf = sqlite3_malloc64(cap);
+  assert_non_null(buf);
+  memset(buf, 0xA5, cap);
+  assert_int_equal(dc_fsm_snapshot_into(x->f, buf, cap, &len, &err), DC_OK);
+  assert_int_equal(len, need);
+  uint8_t *plain;
+  size_t plen;
+  assert_int_equal(dc_fsm_snapshot(x->f, &plain, &plen, &err), DC_OK);
+  assert_int_equal(plen, len);
+  struct dc_fsm_image_info info;
+  assert_int_equal(dc_fsm_image_check(buf, len, &info, &err), DC_OK);
+  assert_int_equal(info.applied_index, dc_fsm_applied_index(x->f));
+  restore_equals(x, buf, len, "warm.db");
+  sqlite3_free(buf);
+
+  /* Exactly the state's size fits. */
+  buf = sqlite3_malloc64(need);
+  assert_int_equal(dc_fsm_snapshot_into(x->f, buf, need, &len, &err), DC_OK);
+  restore_equals(x, buf, len, "exact.db");
+  sqlite3_free(buf);
+
+  /* Outgrown: refused as such, and the fallback gives a good image. */
+  buf = sqlite3_malloc64(need / 2);
+  assert_int_equal(dc_fsm_snapshot_into(x->f, buf, need / 2, &len, &err), DC_ETOOBIG);
+  sqlite3_free(buf);
+  restore_equals(x, plain, plen, "fallback.db");
+  /* The live state is untouched by any of it. */
+  assert_int_equal(count(x, "SELECT count(*) FROM jobs"), 40);
+  dc_fsm_snapshot_free(plain);
+}
+
+/* A backup taken through its own read connection is a checked image of the
+ * same state; damaged, truncated or foreign files are refused. */
+static void test_backup_and_image_check(void **state) {
+  struct fx *x = *state;
+  migrate(x);
+  reg(x);
+  submit(x, JOB, "", DAG);
+  uint8_t *img;
+  size_t len;
+  struct dc_fsm_image_info info, back;
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_backup(x->path, &img, &len, &info, &err), DC_OK);
+  assert_int_equal(info.applied_index, dc_fsm_applied_index(x->f));
+  uint8_t h[DC_FSM_HASH_BYTES];
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(x->f), h), DC_OK);
+  assert_memory_equal(h, info.hash, sizeof h);
+  assert_int_equal(dc_fsm_image_check(img, len, &back, &err), DC_OK);
+  assert_memory_equal(back.hash, info.hash, sizeof h);
+  assert_int_equal(back.schema_version, DC_FSM_SCHEMA_VERSION);
+  restore_equals(x, img, len, "backup.db");
+
+  /* truncated */
+  assert_int_equal(dc_fsm_image_check(img, len - 4096, &back, &err), DC_EPROTO);
+  assert_non_null(strstr(err.text, "truncated"));
+  /* not SQLite */
+  uint8_t junk[4096] = "hello";
+  assert_int_equal(dc_fsm_image_check(junk, sizeof junk, &back, &err), DC_EPROTO);
+  /* damaged pages */
+  uint8_t *bad = malloc(len);
+  memcpy(bad, img, len);
+  memset(bad + 4096, 0, len > 3 * 4096 ? 2 * 4096 : 4096);
+  assert_int_equal(dc_fsm_image_check(bad, len, &back, &err), DC_EPROTO);
+  assert_non_null(strstr(err.text, "corrupt"));
+  free(bad);
+  dc_fsm_snapshot_free(img);
+
+  /* another SQLite database: not ours */
+  sqlite3 *o;
+  char p2[320];
+  snprintf(p2, sizeof p2, "%s/foreign.db", x->dir);
+  assert_int_equal(sqlite3_open(p2, &o), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(o, "CREATE TABLE t(x); INSERT INTO t VALUES(1)", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_int64 sz;
+  uint8_t *fimg = sqlite3_serialize(o, "main", &sz, 0);
+  sqlite3_close(o);
+  assert_int_equal(dc_fsm_image_check(fimg, (size_t)sz, &back, &err), DC_EPROTO);
+  assert_non_null(strstr(err.text, "no table"));
+  sqlite3_free(fimg);
+}
+
 /* A full disk during apply is a storage error for the caller (who stops the
  * master), never a rejected command, and nothing of the batch sticks. */
 static void test_storage_error_is_not_a_rejection(void **state) {
@@ -380,6 +495,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_deterministic_replay, setup, teardown),
       cmocka_unit_test_setup_teardown(test_storage_error_is_not_a_rejection, setup, teardown),
       cmocka_unit_test_setup_teardown(test_snapshot_restore_and_hash, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_snapshot_into_warm_buffer, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_backup_and_image_check, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

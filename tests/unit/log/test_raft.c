@@ -60,7 +60,8 @@ static void start_server(struct cluster *c, int i, bool bootstrap,
                          unsigned threshold, unsigned trailing) {
   struct server *s = &c->s[i];
   s->id = (uint64_t)i + 1;
-  snprintf(s->addr, sizeof s->addr, "127.0.0.1:%u", free_port());
+  if (!s->addr[0]) /* a seeded server keeps the address it was seeded with */
+    snprintf(s->addr, sizeof s->addr, "127.0.0.1:%u", free_port());
   snprintf(s->dir, sizeof s->dir, "%s/s%d", c->root, i);
   char db[400];
   snprintf(db, sizeof db, "%s/state%d.db", c->root, i);
@@ -71,7 +72,9 @@ static void start_server(struct cluster *c, int i, bool bootstrap,
                                   .election_timeout_ms = 1000,
                                   .heartbeat_timeout_ms = 100,
                                   .snapshot_threshold = threshold,
-                                  .snapshot_trailing = trailing};
+                                  .snapshot_trailing = trailing,
+                                  /* tiny states here: warm buffers all the same */
+                                  .snapshot_warm_min = 1};
   struct dc_log_hooks h = {.on_leader = on_leader, .ud = s};
   int rv = dc_log_raft_new(&c->loop, s->fsm, &rc, &h, &s->log, &err);
   if (rv) fail_msg("raft: %s", err.text);
@@ -343,6 +346,8 @@ static void test_snapshot_install_and_failover(void **state) {
   struct dc_log_raft_stats st;
   dc_log_raft_stats(c.s[leader_of(&c)].log, &st);
   assert_true(st.snapshots >= 1);
+  /* Snapshots are written into the buffer prepared off the loop. */
+  assert_true(st.warm_snapshots >= 1);
 
   start_server(&c, 2, false, 64, 16);
   add_server(&c, 2);
@@ -369,12 +374,65 @@ static void test_snapshot_install_and_failover(void **state) {
   teardown_cluster(&c);
 }
 
+/* A new cluster founded from a backup: the image is seeded as raft's first
+ * snapshot; the server starts from it at the image's index with an equal
+ * state hash, numbers new entries after it, and a joiner receives the
+ * state by snapshot. A raft dir already in use is refused. */
+static void test_seed_from_backup(void **state) {
+  (void)state;
+  struct cluster a;
+  setup_cluster(&a);
+  start_server(&a, 0, true, 64, 16);
+  assert_true(run_until(&a, has_leader, 5000));
+  int k = 0;
+  propose_n(&a, 0, 300, &k);
+  uint8_t *img;
+  size_t len;
+  struct dc_errmsg err = {{0}};
+  assert_int_equal(dc_fsm_snapshot(a.s[0].fsm, &img, &len, &err), DC_OK);
+  uint64_t at = dc_fsm_applied_index(a.s[0].fsm);
+  uint8_t want[DC_FSM_HASH_BYTES], h[DC_FSM_HASH_BYTES];
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(a.s[0].fsm), want), DC_OK);
+  /* a used raft dir is refused and left alone */
+  assert_int_equal(dc_log_raft_seed(a.s[0].dir, 99, "127.0.0.1:1", img, len, at, &err),
+                   DC_EEXISTS);
+  teardown_cluster(&a);
+
+  struct cluster b;
+  setup_cluster(&b);
+  struct server *s = &b.s[0];
+  snprintf(s->addr, sizeof s->addr, "127.0.0.1:%u", free_port());
+  char dir[400];
+  snprintf(dir, sizeof dir, "%s/s0", b.root);
+  assert_int_equal(dc_log_raft_seed(dir, 1, s->addr, img, len, at, &err), DC_OK);
+  dc_fsm_snapshot_free(img);
+  start_server(&b, 0, true, 64, 16);
+  assert_true(run_until(&b, has_leader, 5000));
+  assert_int_equal(dc_fsm_applied_index(s->fsm), at);
+  assert_int_equal(dc_fsm_state_hash(dc_fsm_db(s->fsm), h), DC_OK);
+  assert_memory_equal(h, want, sizeof h);
+  propose_n(&b, 0, 100, &k);
+  assert_true(dc_fsm_applied_index(s->fsm) > at + 100);
+  start_server(&b, 1, false, 64, 16);
+  add_server(&b, 1);
+  b.max_index = dc_fsm_applied_index(s->fsm);
+  assert_true(run_until(&b, replicas_caught_up, 10000));
+  assert_same_state(&b);
+  struct dc_log_raft_stats st;
+  dc_log_raft_stats(b.s[1].log, &st);
+  assert_true(st.restores >= 1);
+  propose_n(&b, leader_of(&b), 100, &k);
+  assert_same_state(&b);
+  teardown_cluster(&b);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   assert_int_equal(dc_crypto_init(), DC_OK);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_three_replicas_agree),
       cmocka_unit_test(test_snapshot_install_and_failover),
+      cmocka_unit_test(test_seed_from_backup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
