@@ -389,7 +389,7 @@ static void test_snapshot_into_warm_buffer(void **state) {
   sqlite3_free(buf);
   restore_equals(x, plain, plen, "fallback.db");
   /* The live state is untouched by any of it. */
-  assert_int_equal(count(x, "SELECT count(*) FROM jobs"), 40);
+  assert_int_equal(fx_count(x, "SELECT count(*) FROM jobs"), 40);
   dc_fsm_snapshot_free(plain);
 }
 
