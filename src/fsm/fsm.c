@@ -138,7 +138,9 @@ int dc_fsm_open(const char *path, bool sync_full, struct dc_fsm **out,
    * touches copies the page's previous content into that journal; on disk
    * (past 64 KiB) that was a 4 KiB pwrite per page per command, three times
    * the WAL's own writes on the commit thread. In memory it is truncated at
-   * each RELEASE, so it never holds more than one command's pages. */
+   * each RELEASE, so it never holds more than one command's pages. Sorts
+   * on this connection stay in memory too: whole-table reads (the state
+   * hash) go through a reader connection (dc_fsm_open_reader). */
   char pragmas[320];
   snprintf(pragmas, sizeof pragmas,
            "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
