@@ -101,7 +101,9 @@ int dc_fsm_restore(struct dc_fsm *f, const uint8_t *image, size_t len,
 /* A BLAKE2b hash of the replicated state: every table but `log` and
  * `meta` (the input and the applied index), by name, each row by all its
  * columns. Two replicas that applied the same commands give the same hash.
- * Errors: DC_EDB. */
+ * Each table is sorted: on a large state pass a dc_fsm_open_reader
+ * connection, which may spill the sort to disk (dc_fsm_db's keeps its
+ * temporary data in memory). Errors: DC_EDB. */
 int dc_fsm_state_hash(sqlite3 *db, uint8_t out[DC_FSM_HASH_BYTES]);
 
 /* What an image holds, once checked. */

@@ -347,8 +347,23 @@ static void test_blocks_verify_and_tamper(void **state) {
                               " p.height = b.height - 1 WHERE b.prev <> p.hash"),
                    0);
 
-  /* Flip one byte of one stored transaction in block 2. */
+  /* A balance changed behind the log: the replay's state hash differs. */
   sqlite3 *db = dc_fsm_db(x->f);
+  static const char *const bump =
+      "UPDATE accounts SET balance = balance + %d"
+      " WHERE id = (SELECT MIN(id) FROM accounts)";
+  char sql[200];
+  snprintf(sql, sizeof sql, bump, 1);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  run_verify(x, &rep);
+  assert_false(rep.ok);
+  assert_non_null(strstr(rep.message, "replayed state differs"));
+  snprintf(sql, sizeof sql, bump, -1);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  run_verify(x, &rep);
+  assert_true(rep.ok);
+
+  /* Flip one byte of one stored transaction in block 2. */
   sqlite3_stmt *s;
   assert_int_equal(sqlite3_prepare_v2(db, "SELECT data FROM block_cmds WHERE"
                                       " height = 2 AND pos = 3", -1, &s, NULL),
