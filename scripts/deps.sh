@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential gcc clang cmake make pkg-config git ca-certificates
       libuv1-dev libsodium-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev
       libseccomp-dev libcmocka-dev libcurl4-openssl-dev libraft-dev libxgboost-dev
-      libclang-rt-14-dev sqlite3 curl procps iproute2 util-linux python3"
+      libclang-rt-14-dev sqlite3 curl procps iproute2 util-linux python3
+      python3-cryptography"
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
