@@ -46,9 +46,11 @@ int dc_fsm_open(const char *path, bool sync_full, struct dc_fsm **out,
                 struct dc_errmsg *err);
 void dc_fsm_close(struct dc_fsm *f);
 
-/* The last applied log index (0 for a fresh database). */
+/* The last applied log index (0 for a fresh database), and the schema
+ * version in force (0 before the first MIGRATE). These two may be read from
+ * another thread while a batch applies; they may then run ahead of what a
+ * reader connection sees, by the batch not yet committed. */
 uint64_t dc_fsm_applied_index(const struct dc_fsm *f);
-/* The schema version in force (0 before the first MIGRATE). */
 uint32_t dc_fsm_schema_version(const struct dc_fsm *f);
 
 /* Applies n entries in one SQL transaction. Entries at or below the applied

@@ -14,8 +14,11 @@
 
 struct dc_fsm {
   sqlite3 *db;
-  uint64_t applied_index;
-  uint32_t schema_version;
+  /* Written by the thread that applies (the local log's commit thread),
+   * read by the loop through the public getters while a batch applies:
+   * atomic, so those reads are not a data race. */
+  _Atomic uint64_t applied_index;
+  _Atomic uint32_t schema_version;
   struct {
     const char *sql; /* static string: the cache keys on its address */
     sqlite3_stmt *stmt;
