@@ -65,6 +65,12 @@ static int distinct(const struct gwa_trace *t, size_t total, size_t off,
 /* The two recommenders of one resource of one VM. */
 struct vm_models {
   struct dc_usage *learned, *vpa;
+  /* Memory tells learned what was provisioned: a young VM's peak is not
+   * known yet and running out of memory kills it, so the request is its
+   * prior. CPU does not: running out only throttles for a sample, and its
+   * 1% target is met without it (with it: less overrun, more slack; see
+   * docs/predict.md). */
+  bool request_prior;
 };
 
 static int models_new(struct vm_models *m, const struct rs_options *o,
@@ -85,6 +91,7 @@ static int models_new(struct vm_models *m, const struct rs_options *o,
     vc.bucket_first = 0.01 * mhz_per_core; /* VPA: 0.01 cores */
     vc.min_value = VPA_MIN_CPU_CORES * mhz_per_core;
   }
+  m->request_prior = memory;
   int rc = dc_usage_new(&lc, pool, &m->learned);
   if (!rc) rc = dc_usage_new(&vc, NULL, &m->vpa);
   return rc;
@@ -98,6 +105,8 @@ static void score(struct rs_figures *f, double rec, double used) {
 static void step(struct vm_models *m, struct rs_figures fig[RS_NMETHODS],
                  double t, double prov, double used) {
   double rec;
+  /* The request is known before the sample: what the VM has now. */
+  if (m->request_prior) dc_usage_set_request(m->learned, prov);
   if (dc_usage_recommend(m->learned, &rec)) rec = prov; /* cold: the request */
   score(&fig[RS_LEARNED], rec, used);
   score(&fig[RS_PROVISIONED], prov, used);

@@ -142,6 +142,12 @@ struct dc_usage;
 int dc_usage_new(const struct dc_usage_config *c, struct dc_usage_pool *pool,
                  struct dc_usage **out);
 void dc_usage_free(struct dc_usage *u);
+/* What the series asked for (the VM's provisioned size), in the same unit;
+ * 0 (the default) means none. learned blends toward it while the series'
+ * history is short (weight 1 / (samples + 1)); vpa ignores it. May change
+ * between samples. DC_EINVAL on a negative or non-finite value (nothing
+ * changes). */
+int dc_usage_set_request(struct dc_usage *u, double request);
 /* DC_EAGAIN before the first sample (keep what was requested). */
 int dc_usage_recommend(const struct dc_usage *u, double *out);
 /* DC_EINVAL on a negative or non-finite sample (nothing changes). */

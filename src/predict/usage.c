@@ -3,20 +3,29 @@
  * memory, a task's CPU), recommend how much to reserve next.
  *
  * learned: the recent peak (max of the last `window` samples) times a
- *   learned headroom exp(theta). theta tracks the (1 - overrun_target)
- *   quantile of log(usage / recent peak) by online quantile regression
+ *   learned headroom exp(theta), blended toward the series' request while
+ *   its history is short. theta tracks the (1 - overrun_target) quantile of
+ *   log(usage / recent peak) by online quantile regression
  *   (theta += eta * (over - target)), so in the long run the share of
- *   samples over the recommendation is the target, whatever the series
- *   looks like. With a pool, theta is learned across every series in it
- *   (the fleet): a 0.05% quantile needs thousands of samples, and a VM's
- *   month holds only a handful of such jumps, so per-series estimates
+ *   samples over the recommendation is at most the target, whatever the
+ *   series looks like. With a pool, theta is learned across every series
+ *   in it (the fleet): a 0.05% quantile needs thousands of samples, and a
+ *   VM's month holds only a handful of such jumps, so per-series estimates
  *   swing between too little and too much headroom. Series sharing a pool
  *   should share an overrun target.
+ *   The request prior: after n samples, the chance that the next of n + 1
+ *   exchangeable samples is the largest so far (a new peak, which no
+ *   history bounds) is 1 / (n + 1). The recommendation moves that share of
+ *   the way from the learned value up to the request: the request counts
+ *   as one sample's worth of evidence: decisive for a new series, whose
+ *   peak is least known and where a pooled headroom helps least, and down
+ *   to 1/289 of the gap after a day of 5-minute samples.
  * vpa: the Kubernetes Vertical Pod Autoscaler's recommender: an
  *   exponentially decaying histogram (buckets growing by 5%, half-life
  *   24 h), its 90th percentile (the bucket's upper bound), plus a 15%
  *   safety margin and a floor. For memory VPA keeps one peak per
- *   aggregation interval (24 h) rather than every sample. */
+ *   aggregation interval (24 h) rather than every sample. It ignores the
+ *   request, as Kubernetes' does. */
 #include <math.h>
 #include <string.h>
 
@@ -39,6 +48,7 @@ struct dc_usage {
   double *ring;
   uint32_t head, len;
   double theta;
+  double request; /* 0: none */
   /* vpa */
   double *hist;
   double total, ref_s;
@@ -128,13 +138,24 @@ static double vpa_percentile(const struct dc_usage *u) {
   return bucket_end(u, VPA_BUCKETS - 1);
 }
 
+int dc_usage_set_request(struct dc_usage *u, double request) {
+  if (!u || !isfinite(request) || request < 0) return DC_EINVAL;
+  u->request = request;
+  return 0;
+}
+
+/* Only once a sample has been seen (u->n > 0). */
+static double learned_recommend(const struct dc_usage *u) {
+  double v = recent_peak(u) * exp(learned_theta(u));
+  if (u->request > v) v += (u->request - v) / (double)(u->n + 1);
+  return fmax(v, u->cfg.min_value);
+}
+
 int dc_usage_recommend(const struct dc_usage *u, double *out) {
   if (!u || !out) return DC_EINVAL;
   if (!u->n) return DC_EAGAIN; /* nothing seen: the caller keeps the request */
-  double v;
-  if (u->cfg.kind == DC_USAGE_LEARNED) v = recent_peak(u) * exp(learned_theta(u));
-  else v = vpa_percentile(u) * (1 + u->cfg.margin);
-  *out = fmax(v, u->cfg.min_value);
+  if (u->cfg.kind == DC_USAGE_LEARNED) *out = learned_recommend(u);
+  else *out = fmax(vpa_percentile(u) * (1 + u->cfg.margin), u->cfg.min_value);
   return 0;
 }
 
@@ -182,7 +203,10 @@ static void vpa_observe(struct dc_usage *u, double t_s, double used) {
 static void learned_observe_usage(struct dc_usage *u, double used) {
   double base = recent_peak(u);
   if (u->len && base > 0) {
-    /* Online quantile regression of log(usage / recent peak). */
+    /* Online quantile regression of log(usage / recent peak): the headroom
+     * learns how usage behaves, not what the request prior covered, so
+     * the prior's safety for young series is not spent on thinner
+     * headroom for everyone. */
     double r = log(fmax(used, 1e-9) / base);
     double *theta = u->pool ? &u->pool->theta : &u->theta;
     *theta += LEARN_ETA * ((r > *theta) - u->cfg.overrun_target);
