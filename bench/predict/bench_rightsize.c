@@ -6,9 +6,13 @@
  * With --split it also replays, each on its own from a cold start, the
  * first and second halves of the VMs (in file name order) and the first
  * and second halves of the trace's time span: a change that only helps
- * the whole run is fitted to it.
+ * the whole run is fitted to it. --stagger D makes the VM number i (in
+ * name order) join D * (i mod 10) days late, as VMs join a real fleet
+ * over time (in a GWA trace they all start together). --no-prior replays
+ * learned memory without the request prior, to measure what it does.
  *
- *   bench_rightsize DIR [--mem-target F] [--cpu-target F] [--split] */
+ *   bench_rightsize DIR [--mem-target F] [--cpu-target F] [--split]
+ *                       [--stagger D] [--no-prior] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,16 +57,18 @@ static int report(const char *part, const struct gwa_trace *t,
   return 0;
 }
 
-/* The samples of every VM in [lo, hi): views into t, nothing copied. */
+/* The samples of every VM in [lo, hi), VM i from its start plus
+ * delay_s * (i mod 10): views into t, nothing copied. */
 static int time_part(const struct gwa_trace *t, double lo, double hi,
-                     struct gwa_trace *out) {
+                     double delay_s, struct gwa_trace *out) {
   out->vms = dc_calloc(t->nvms, sizeof(*out->vms));
   out->nvms = 0;
   if (!out->vms) return DC_ENOMEM;
   for (size_t i = 0; i < t->nvms; i++) {
     const struct gwa_vm *vm = &t->vms[i];
+    double from = fmax(lo, vm->t_s[0] + delay_s * (double)(i % 10));
     size_t a = 0, b;
-    while (a < vm->n && vm->t_s[a] < lo) a++;
+    while (a < vm->n && vm->t_s[a] < from) a++;
     for (b = a; b < vm->n && vm->t_s[b] < hi;) b++;
     if (a == b) continue;
     struct gwa_vm *v = &out->vms[out->nvms++];
@@ -78,6 +84,7 @@ static int time_part(const struct gwa_trace *t, double lo, double hi,
 }
 
 static int splits(const struct gwa_trace *t, const struct rs_options *o) {
+  /* t is already staggered if asked: halves of what is replayed. */
   size_t h = t->nvms / 2;
   struct gwa_trace first = {.vms = t->vms, .nvms = h};
   struct gwa_trace second = {.vms = t->vms + h, .nvms = t->nvms - h};
@@ -94,7 +101,7 @@ static int splits(const struct gwa_trace *t, const struct rs_options *o) {
   double bounds[3] = {-INFINITY, mid, INFINITY};
   for (int p = 0; !rc && p < 2; p++) {
     struct gwa_trace part;
-    rc = time_part(t, bounds[p], bounds[p + 1], &part);
+    rc = time_part(t, bounds[p], bounds[p + 1], 0, &part);
     if (!rc && part.nvms) rc = report(names[p], &part, o);
     dc_free(part.vms);
   }
@@ -103,14 +110,18 @@ static int splits(const struct gwa_trace *t, const struct rs_options *o) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: bench_rightsize DIR [--mem-target F] [--cpu-target F] [--split]\n");
+    fprintf(stderr, "usage: bench_rightsize DIR [--mem-target F] [--cpu-target F] "
+                    "[--split] [--stagger D] [--no-prior]\n");
     return 2;
   }
   struct rs_options o;
   rs_options_default(&o);
   bool split = false;
+  double stagger_days = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--split")) split = true;
+    else if (!strcmp(argv[i], "--no-prior")) o.mem_request_prior = false;
+    else if (i + 1 < argc && !strcmp(argv[i], "--stagger")) stagger_days = atof(argv[++i]);
     else if (i + 1 < argc && !strcmp(argv[i], "--mem-target")) o.mem_overrun_target = atof(argv[++i]);
     else if (i + 1 < argc && !strcmp(argv[i], "--cpu-target")) o.cpu_overrun_target = atof(argv[++i]);
     else {
@@ -124,8 +135,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_rightsize: %s\n", err);
     return 1;
   }
-  int rc = report("all", &t, &o);
-  if (!rc && split) rc = splits(&t, &o);
+  struct gwa_trace run = t;
+  int rc = 0;
+  if (stagger_days > 0) rc = time_part(&t, -INFINITY, INFINITY, stagger_days * 86400, &run);
+  if (!rc) rc = report(stagger_days > 0 ? "staggered" : "all", &run, &o);
+  if (!rc && split) rc = splits(&run, &o);
+  if (run.vms != t.vms) dc_free(run.vms);
   gwa_free(&t);
   return rc ? 1 : 0;
 }

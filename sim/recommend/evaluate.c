@@ -24,6 +24,7 @@ void rs_options_default(struct rs_options *o) {
   memset(o, 0, sizeof(*o));
   o->mem_overrun_target = 0.0005;
   o->cpu_overrun_target = 0.01;
+  o->mem_request_prior = true;
 }
 
 struct event {
@@ -91,7 +92,7 @@ static int models_new(struct vm_models *m, const struct rs_options *o,
     vc.bucket_first = 0.01 * mhz_per_core; /* VPA: 0.01 cores */
     vc.min_value = VPA_MIN_CPU_CORES * mhz_per_core;
   }
-  m->request_prior = memory;
+  m->request_prior = memory && o->mem_request_prior;
   int rc = dc_usage_new(&lc, pool, &m->learned);
   if (!rc) rc = dc_usage_new(&vc, NULL, &m->vpa);
   return rc;

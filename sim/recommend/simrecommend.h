@@ -45,6 +45,9 @@ struct rs_options {
   /* learned's target share of samples over, per resource: running out of
    * memory kills, running out of CPU only slows down. */
   double mem_overrun_target, cpu_overrun_target;
+  /* learned memory takes the provisioned size as its prior (true); false
+   * only to measure what the prior does. */
+  bool mem_request_prior;
 };
 void rs_options_default(struct rs_options *o);
 /* Replays every VM in time order (all VMs interleaved, so the pooled
