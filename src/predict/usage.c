@@ -17,7 +17,7 @@
  *   exchangeable samples is the largest so far (a new peak, which no
  *   history bounds) is 1 / (n + 1). The recommendation moves that share of
  *   the way from the learned value up to the request: the request counts
- *   as one sample's worth of evidence: decisive for a new series, whose
+ *   as one sample's worth of evidence, decisive for a new series, whose
  *   peak is least known and where a pooled headroom helps least, and down
  *   to 1/289 of the gap after a day of 5-minute samples.
  * vpa: the Kubernetes Vertical Pod Autoscaler's recommender: an
