@@ -23,7 +23,7 @@ if [ -n "${DC_TRACES:-}" ]; then
   echo "# predict: arrivals per hour, Holt-Winters vs naive and seasonal naive (MASE)"
   "$B/bench/predict/bench_forecast" "$DC_TRACES/metacentrum-wagap-2013.swf"
   echo "# predict: right-sizing on VM traces, learned vs provisioned vs VPA-like"
-  "$B/bench/predict/bench_rightsize" "$DC_TRACES/bitbrains-rnd-2013-07"
+  "$B/bench/predict/bench_rightsize" "$DC_TRACES/bitbrains-rnd-2013-07" --split
 fi
 echo "# gossip: Lifeguard vs plain SWIM in the simulator (false positives, detection, bytes, Vivaldi)"
 "$B/bench/gossip/bench_gossip" --max-members 10000
