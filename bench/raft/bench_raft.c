@@ -6,7 +6,9 @@
  *   - commit latency (propose -> result) p50/p99, one command at a time and
  *     with 256 in flight;
  *   - snapshot time against database size (the pause c-raft takes on the
- *     loop), and restore time, against the election timeout.
+ *     loop), and restore time, against the election timeout;
+ *   - CPU time per command (all threads of the process: less noisy than
+ *     the rate on a shared machine) and how large the batches were.
  *
  * The three raft servers run in one process but each on its own thread and
  * loop (as three processes would, minus the process boundary), talking TCP
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -44,6 +47,7 @@ struct server {
   char dir[512], addr[64];
   uint64_t id;
   bool leader_ready;
+  struct dc_log_raft_stats st; /* taken on the server's own thread */
 };
 
 struct run {
@@ -134,7 +138,15 @@ static int cmp_u64(const void *a, const void *b) {
 
 struct figures {
   double per_s, p50_ms, p99_ms;
+  double cpu_us; /* process CPU per command */
 };
+
+static double cpu_s(void) {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 static struct figures measure(struct dc_log *log, uv_loop_t *loop, struct dc_buf *cmds,
                               size_t n, size_t window) {
@@ -142,13 +154,15 @@ static struct figures measure(struct dc_log *log, uv_loop_t *loop, struct dc_buf
   r.t0 = calloc(n, sizeof *r.t0);
   r.lat = calloc(n, sizeof *r.lat);
   g_run = &r;
+  double c0 = cpu_s();
   uint64_t t0 = uv_hrtime();
   pump(&r);
   uv_run(loop, UV_RUN_DEFAULT);
   double secs = (double)(uv_hrtime() - t0) / 1e9;
+  double cpu = cpu_s() - c0;
   qsort(r.lat, n, sizeof *r.lat, cmp_u64);
   struct figures f = {(double)n / secs, (double)r.lat[n / 2] / 1e6,
-                      (double)r.lat[(n * 99) / 100] / 1e6};
+                      (double)r.lat[(n * 99) / 100] / 1e6, cpu * 1e6 / (double)n};
   if (r.failed) fprintf(stderr, "warning: %zu commands rejected\n", r.failed);
   free(r.t0);
   free(r.lat);
@@ -196,6 +210,7 @@ static void on_leader(void *ud, bool leader) { ((struct server *)ud)->leader_rea
 
 static void stop_cb(uv_async_t *a) {
   struct server *s = a->data;
+  dc_log_raft_stats(s->log, &s->st);
   uv_close((uv_handle_t *)&s->stop, NULL);
   s->log->ops->close(s->log, NULL, NULL);
 }
@@ -248,16 +263,29 @@ static void bench_raft(struct dc_buf *cmds, size_t n, struct figures *tput,
   migrate(s[0].log, &s[0].loop);
   *tput = measure(s[0].log, &s[0].loop, cmds, n, WINDOW);
   *seq = measure(s[0].log, &s[0].loop, cmds, n / 10, 1);
-  struct dc_log_raft_stats st;
-  dc_log_raft_stats(s[0].log, &st);
+  dc_log_raft_stats(s[0].log, &s[0].st);
   printf("{\"bench\":\"raft_snapshots_during_run\",\"snapshots\":%llu,"
          "\"max_snapshot_ms\":%.2f,\"term\":%llu}\n",
-         (unsigned long long)st.snapshots, st.max_snapshot_ms, (unsigned long long)st.term);
+         (unsigned long long)s[0].st.snapshots, s[0].st.max_snapshot_ms,
+         (unsigned long long)s[0].st.term);
   for (int i = 1; i < 3; i++) {
     uv_async_send(&s[i].stop);
     pthread_join(s[i].t, NULL);
     uv_loop_close(&s[i].loop);
     dc_fsm_close(s[i].fsm);
+  }
+  /* Both runs together (window 256, then one at a time): raft_apply
+   * requests and their commands on the leader, SQLite commits and their
+   * entries on every server. */
+  for (int i = 0; i < 3; i++) {
+    const struct dc_log_raft_stats *b = &s[i].st;
+    printf("{\"bench\":\"raft_batching\",\"server\":%d,\"apply_requests\":%llu,"
+           "\"commands_per_apply\":%.1f,\"sqlite_commits\":%llu,"
+           "\"entries_per_commit\":%.1f}\n",
+           i, (unsigned long long)b->apply_requests,
+           b->apply_requests ? (double)b->apply_commands / (double)b->apply_requests : 0.0,
+           (unsigned long long)b->flushes,
+           b->flushes ? (double)b->flushed_entries / (double)b->flushes : 0.0);
   }
   uv_close((uv_handle_t *)&s[0].stop, NULL);
   bool done = false;
@@ -374,14 +402,16 @@ int main(int argc, char **argv) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   struct dc_buf *cmds = calloc(n, sizeof *cmds);
   encode_stream(cmds, n);
-  struct figures lt = {1, 1, 1}, ls = {1, 1, 1}, rt, rs;
+  struct figures lt = {1, 1, 1, 1}, ls = {1, 1, 1, 1}, rt, rs;
   bool raft_only = argc > 2 && !strcmp(argv[2], "raft-only");
   if (!raft_only) bench_local(cmds, n, &lt, &ls);
   bench_raft(cmds, n, &rt, &rs);
   printf("{\"bench\":\"raft_vs_local\",\"commands\":%zu,\"window\":%d,"
          "\"local_per_s\":%.0f,\"raft3_per_s\":%.0f,\"throughput_ratio\":%.3f,"
-         "\"target_ratio\":0.5}\n",
-         n, WINDOW, lt.per_s, rt.per_s, rt.per_s / lt.per_s);
+         "\"target_ratio\":0.5,\"local_cpu_us_per_cmd\":%.1f,"
+         "\"raft3_cpu_us_per_cmd\":%.1f,\"cpu_ratio\":%.2f}\n",
+         n, WINDOW, lt.per_s, rt.per_s, rt.per_s / lt.per_s, lt.cpu_us, rt.cpu_us,
+         rt.cpu_us / lt.cpu_us);
   printf("{\"bench\":\"commit_latency\",\"window\":%d,\"local_p50_ms\":%.3f,"
          "\"local_p99_ms\":%.3f,\"raft3_p50_ms\":%.3f,\"raft3_p99_ms\":%.3f}\n",
          WINDOW, lt.p50_ms, lt.p99_ms, rt.p50_ms, rt.p99_ms);

@@ -175,18 +175,47 @@ static int wait_port(struct dev *d, const char *file, unsigned *port) {
   return DC_ETIMEOUT;
 }
 
+/* Whether port is free on loopback for TCP and UDP alike (gossip uses
+ * both on one port). */
+static bool port_free(unsigned port) {
+  static const int types[] = {SOCK_STREAM, SOCK_DGRAM};
+  for (size_t i = 0; i < 2; i++) {
+    int fd = socket(AF_INET, types[i], 0);
+    if (fd < 0) return false;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    if (!ok) return false;
+  }
+  return true;
+}
+
 /* A loopback port free right now, for the members of a dev cluster (their
- * addresses must be known before any of them starts). */
+ * addresses must be known before any of them starts, and a restarted
+ * member comes back on its old one). It is drawn below the kernel's
+ * ephemeral range: a port from that range, free when checked, can be
+ * taken by any outgoing connection before the member binds it. */
 static unsigned free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t len = sizeof a;
-  unsigned port = 0;
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
-  if (fd >= 0) close(fd);
-  return port;
+  unsigned lo = 32768, hi = 60999;
+  char *range = NULL;
+  if (dc_read_file("/proc/sys/net/ipv4/ip_local_port_range", 64, &range, NULL) == DC_OK &&
+      sscanf(range, "%u %u", &lo, &hi) != 2) {
+    lo = 32768;
+    hi = 60999;
+  }
+  dc_free(range);
+  unsigned base = 10000, span = 55000; /* no room outside: anywhere */
+  if (lo >= 12000) span = lo - base;
+  else if (hi <= 63000) base = hi + 1, span = 65535 - hi;
+  for (int tries = 0; tries < 200; tries++) {
+    uint32_t r;
+    dc_random(&r, sizeof r);
+    unsigned port = base + r % span;
+    if (port_free(port)) return port;
+  }
+  return 0;
 }
 
 static unsigned g_api_ports[DEV_MASTERS_MAX];

@@ -151,6 +151,10 @@ struct dc_log_raft_stats {
   uint64_t warm_snapshots;      /* written into the prepared buffer */
   uint64_t last_snapshot_bytes;
   double last_snapshot_ms, max_snapshot_ms;
+  /* Batching: raft_apply requests and the commands they carried (leader),
+   * SQLite transactions and the entries they applied (every server). */
+  uint64_t apply_requests, apply_commands;
+  uint64_t flushes, flushed_entries;
 };
 
 /* status is DC_OK or an error, with raft's reason in msg. */

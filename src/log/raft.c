@@ -18,6 +18,16 @@
 
 #define RL_APPLY_MAX 1024 /* buffers per raft_apply */
 
+/* Group commit: while one raft_apply request is replicating, the proposals
+ * that arrive gather into the next one. Handing c-raft every turn's few
+ * proposals as their own request cost more per command (c-raft scans its
+ * pending requests for every applied entry, and each request is its own
+ * AppendEntries round and log write): measured 50 against 36 us of CPU per
+ * command, and ~11 against ~250 commands per request, at 256 in flight. A
+ * lone proposal still goes out at once, so latency one at a time is as
+ * before. */
+#define RL_APPLYING_MAX 1
+
 /* c-raft's TCP decoder assumes every entry is padded to 8 bytes, but its
  * encoder sends entries as given (an unpadded entry makes a follower read
  * past its buffer). So each entry is framed: u32 length (little endian),
@@ -188,6 +198,8 @@ void rl_flush(struct rlog *rl) {
       if (rl->base.hooks.on_fatal) rl->base.hooks.on_fatal(rl->base.hooks.ud, err.text);
       exit(3);
     }
+    rl->stats.flushes++;
+    rl->stats.flushed_entries += n;
     for (size_t i = 0; i < n; i++) dc_free((void *)rl->pend[i].data);
     memmove(rl->pend, rl->pend + n, (rl->npend - n) * sizeof *rl->pend);
     rl->npend -= n;
@@ -315,6 +327,7 @@ static void apply_cb(struct raft_apply *req, int status, void *result) {
   (void)result;
   struct rl_apply *a = req->data;
   struct rlog *rl = a->rl;
+  rl->applying--;
   if (status != 0) {
     /* Leadership lost or shutting down: the entries may still commit under
      * the next leader. Their proposers hear now; if an entry does commit,
@@ -325,16 +338,16 @@ static void apply_cb(struct raft_apply *req, int status, void *result) {
                           : "leadership lost before commit: the command may "
                             "still commit";
     for (unsigned i = 0; i < a->n; i++) answer(rl, a->pids[i], DC_EINDOUBT, msg);
-  } else {
-    /* Results go out when the entries reach SQLite (rl_flush), which is
-     * after this callback: make sure that happens this turn. */
-    rl_kick_soon(rl);
   }
+  /* Results go out when the entries reach SQLite (rl_flush), which is
+   * after this callback, and the proposals that gathered meanwhile go out
+   * as the next request: both this turn. */
+  rl_kick_soon(rl);
   dc_free(a);
 }
 
 static void submit(struct rlog *rl) {
-  while (rl->nout > 0) {
+  while (rl->nout > 0 && rl->applying < RL_APPLYING_MAX) {
     unsigned n = (unsigned)DC_MIN(rl->nout, (size_t)RL_APPLY_MAX);
     struct rl_apply *a = dc_malloc(sizeof *a + n * sizeof a->pids[0]);
     struct raft_buffer *bufs = dc_malloc(n * sizeof *bufs);
@@ -348,6 +361,11 @@ static void submit(struct rlog *rl) {
         a->pids[i] = rl->out[i].pid;
       }
       rv = raft_apply(&rl->raft, &a->req, bufs, n, apply_cb);
+      if (rv == 0) {
+        rl->applying++;
+        rl->stats.apply_requests++;
+        rl->stats.apply_commands += n;
+      }
     }
     dc_free(bufs);
     if (rv != 0) {

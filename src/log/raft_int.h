@@ -46,8 +46,9 @@ struct rlog {
   struct raft_fsm rfsm;
   char address[128];
 
-  struct rl_out *out;           /* proposals of this turn */
+  struct rl_out *out;           /* proposals not yet handed to raft_apply */
   size_t nout, capout;
+  unsigned applying;            /* raft_apply requests not yet committed */
   struct rl_waiter *w;          /* open addressing on pid, power of 2 */
   size_t wcap, wn;
 

@@ -5,6 +5,7 @@ folder on free loopback ports, and drives it through the CLI and the REST
 API. Nothing is mocked."""
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -20,12 +21,41 @@ PASSED = 0
 FAILED = 0
 
 
+def _port_free(port):
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port free for TCP and UDP, drawn below the kernel's
+    ephemeral range: a port from that range, free when checked, can be
+    taken by an outgoing connection of a test running beside this one
+    before the daemon binds it."""
+    lo, hi = 32768, 60999
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split()[:2])
+    except (OSError, ValueError):
+        pass
+    if lo >= 12000:
+        choices = range(10000, lo)
+    elif hi <= 63000:
+        choices = range(hi + 1, 65536)
+    else:
+        choices = range(10000, 65536)
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.choice(choices)
+        if _port_free(port):
+            return port
+    raise RuntimeError("no free loopback port")
 
 
 def check(cond, what):
