@@ -15,6 +15,9 @@ echo "# raft failover: 3 masters as real processes, 10 leader kills, then 60 s o
 DC_BIN="$B/deepcloud" python3 bench/raft/bench_failover.py 10 60
 echo "# ledger: signed transfers/s through a real master, one per request and batched, vs the Ed25519 verify rate of all cores"
 "$B/bench/ledger/bench_ledger" "$B/deepcloud" 64 300
+echo "# ledger apply: the FSM alone (the commit thread's work), schema 4's history storage then this build's"
+"$B/bench/ledger/bench_ledger_apply" 60000 300 1000 4
+"$B/bench/ledger/bench_ledger_apply" 60000 300 1000
 echo "# sched: placements/s at 10,000 nodes vs v0 (target 50,000/s); one 1,000-task batch (target < 100 ms)"
 "$B/bench/sched/bench_sched"
 if [ -n "${DC_TRACES:-}" ]; then

@@ -8,7 +8,8 @@
  *    (target >= 0.4): once with one transaction per request (POST /v1/tx),
  *    once with batches of them (POST /v1/txs). Every transaction is signed
  *    before the timed phases, and the client's and the master's CPU shares
- *    during each phase are reported (both run on the same cores);
+ *    during each phase are reported (both run on the same cores), with the
+ *    bytes the master wrote to storage per transfer (WAL and checkpoints);
  *  - bare PayWord tick checks per second on one core (one BLAKE2b each);
  *  - `ledger verify` throughput on the resulting chain, with and without
  *    the full replay.
@@ -32,6 +33,7 @@
 #include "crypto/crypto.h"
 #include "fsm/fsm.h"
 #include "ledger/ledger.h"
+#include "procio.h"
 
 #define CHAIN "deepcloud-dev"
 #define MAX_ACCOUNTS 256
@@ -252,6 +254,7 @@ static double cpu_of(pid_t pid) {
 struct phase {
   int ok;
   double secs, tps, client_cpu, master_cpu; /* shares of all cores */
+  double bytes_per_tx;                      /* the master's writes */
 };
 
 /* Every account sends its count transactions from index from, batch per
@@ -261,7 +264,8 @@ static struct phase run_phase(uint16_t port, pid_t master, struct acct *accts,
                               long cores) {
   static struct sender s[MAX_ACCOUNTS];
   struct phase ph = {0};
-  double c0 = cpu_self(), m0 = cpu_of(master), t0 = now_s();
+  double c0 = cpu_self(), m0 = cpu_of(master), w0 = bench_written_bytes(master),
+         t0 = now_s();
   for (int i = 0; i < naccts; i++) {
     s[i] = (struct sender){.port = port, .a = &accts[i], .from = from,
                            .count = count, .batch = batch};
@@ -275,6 +279,7 @@ static struct phase run_phase(uint16_t port, pid_t master, struct acct *accts,
   ph.tps = ph.ok / ph.secs;
   ph.client_cpu = (cpu_self() - c0) / (ph.secs * (double)cores);
   ph.master_cpu = (cpu_of(master) - m0) / (ph.secs * (double)cores);
+  ph.bytes_per_tx = ph.ok ? (bench_written_bytes(master) - w0) / ph.ok : 0;
   return ph;
 }
 
@@ -398,16 +403,16 @@ int main(int argc, char **argv) {
          "\"ed25519_verify_per_s_1core\":%.0f,\"ed25519_verify_per_s_all_cores\":%.0f,"
          "\"single\":{\"accepted\":%d,\"transfers_per_s\":%.0f,"
          "\"ratio_vs_verify_limit\":%.3f,\"client_cpu_share\":%.3f,"
-         "\"master_cpu_share\":%.3f},"
+         "\"master_cpu_share\":%.3f,\"master_bytes_written_per_tx\":%.0f},"
          "\"batched\":{\"batch\":%d,\"accepted\":%d,\"transfers_per_s\":%.0f,"
          "\"ratio_vs_verify_limit\":%.3f,\"client_cpu_share\":%.3f,"
-         "\"master_cpu_share\":%.3f},"
+         "\"master_cpu_share\":%.3f,\"master_bytes_written_per_tx\":%.0f},"
          "\"target_ratio\":0.4,\"tick_checks_per_s_1core\":%.0f,"
          "\"verify_hashes_sigs_tx_per_s\":%.0f,\"verify_replay_tx_per_s\":%.0f,"
          "\"verify_ok\":%s}\n",
          cores, naccts, naccts * per, v1, vall, one.ok, one.tps, one.tps / vall,
-         one.client_cpu, one.master_cpu, batch, many.ok, many.tps, many.tps / vall,
-         many.client_cpu, many.master_cpu, ticks, vr_hash, vr_full,
+         one.client_cpu, one.master_cpu, one.bytes_per_tx, batch, many.ok, many.tps,
+         many.tps / vall, many.client_cpu, many.master_cpu, many.bytes_per_tx, ticks, vr_hash, vr_full,
          rep.ok ? "true" : "false");
   for (int i = 0; i < naccts; i++) {
     for (int k = 0; k < 2 * per; k++) free(accts[i].hex[k]);

@@ -106,13 +106,7 @@ int acct_store(struct dc_fsm *f, const struct acct *a) {
   return fsm_step_done(f, s);
 }
 
-int led_record(struct dc_fsm *f, const struct led_row *r) {
-  static const char *sql =
-      "INSERT INTO ledger_tx(id, hash, idx, sub, height, kind, account, peer,"
-      " amount, ref) VALUES(?2 * 65536 + ?3, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-  DC_ASSERT(r->sub < 65536);
-  sqlite3_stmt *s = fsm_stmt(f, sql);
-  if (!s) return DC_EDB;
+static void led_bind(sqlite3_stmt *s, const struct led_row *r) {
   sqlite3_bind_blob(s, 1, r->hash, DC_HASH_BYTES, SQLITE_STATIC);
   sqlite3_bind_int64(s, 2, (sqlite3_int64)r->index);
   sqlite3_bind_int64(s, 3, r->sub);
@@ -122,7 +116,60 @@ int led_record(struct dc_fsm *f, const struct led_row *r) {
   if (r->peer) sqlite3_bind_blob(s, 7, r->peer, DC_PK_BYTES, SQLITE_STATIC);
   sqlite3_bind_int64(s, 8, (sqlite3_int64)r->amount);
   if (r->ref) sqlite3_bind_text(s, 9, r->ref, -1, SQLITE_STATIC);
+}
+
+/* Schema v5: the row joins the history lists of its account and peer (its
+ * links are their newest rows so far), then becomes their newest. */
+static int record_v5(struct dc_fsm *f, const struct led_row *r) {
+  static const char *sql =
+      "INSERT INTO ledger_tx_recent(id, hash, idx, sub, height, kind, account,"
+      " peer, amount, ref, prev_a, prev_p) VALUES(?2 * 65536 + ?3, ?1, ?2, ?3,"
+      " ?4, ?5, ?6, ?7, ?8, ?9, (SELECT hist FROM accounts WHERE id = ?6),"
+      " (SELECT hist FROM accounts WHERE id = ?7))";
+  /* An account a row names always has an accounts row (all zero if it
+   * never held anything), so its list has a head. */
+  static const char *head =
+      "INSERT INTO accounts(id, balance, staked, unbonding, locked, nonce,"
+      " head, hist) VALUES(?1, 0, 0, 0, 0, 0, zeroblob(32), ?2)"
+      " ON CONFLICT(id) DO UPDATE SET hist = excluded.hist";
+  sqlite3_stmt *s = fsm_stmt(f, sql);
+  if (!s) return DC_EDB;
+  led_bind(s, r);
+  int rc = fsm_step_done(f, s);
+  const uint8_t *party[2] = {r->account, r->peer};
+  for (int i = 0; i < 2 && !rc; i++) {
+    if (!party[i] || (i == 1 && r->account &&
+                      memcmp(r->account, r->peer, DC_PK_BYTES) == 0))
+      continue;
+    if (!(s = fsm_stmt(f, head))) return DC_EDB;
+    sqlite3_bind_blob(s, 1, party[i], DC_PK_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)(r->index * 65536 + r->sub));
+    rc = fsm_step_done(f, s);
+  }
+  return rc;
+}
+
+int led_record(struct dc_fsm *f, const struct led_row *r) {
+  static const char *sql =
+      "INSERT INTO ledger_tx(id, hash, idx, sub, height, kind, account, peer,"
+      " amount, ref) VALUES(?2 * 65536 + ?3, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+  DC_ASSERT(r->sub < 65536);
+  if (f->schema_version >= 5) return record_v5(f, r);
+  sqlite3_stmt *s = fsm_stmt(f, sql);
+  if (!s) return DC_EDB;
+  led_bind(s, r);
   return fsm_step_done(f, s);
+}
+
+int led_seal_history(struct dc_fsm *f) {
+  if (f->schema_version < 5) return DC_OK;
+  /* One INSERT in rowid order appends to the table; the index entries of a
+   * whole block go in together, so each index page they share is written
+   * once per block, not once per commit. The DELETE without WHERE empties
+   * the table page by page: its pages go to the free list and are reused. */
+  return fsm_exec(f, "INSERT INTO ledger_tx_sealed SELECT * FROM"
+                     " ledger_tx_recent ORDER BY id;"
+                     "DELETE FROM ledger_tx_recent;");
 }
 
 void led_sys_hash(uint64_t index, uint32_t sub, const uint8_t *data,

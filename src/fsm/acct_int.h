@@ -46,6 +46,9 @@ struct led_row {
   const char *ref;                    /* job id, task id, channel: may be NULL */
 };
 int led_record(struct dc_fsm *f, const struct led_row *r);
+/* At a seal: the block's history rows move from ledger_tx_recent into
+ * ledger_tx_sealed (schema v5; nothing to do before). */
+int led_seal_history(struct dc_fsm *f);
 void led_sys_hash(uint64_t index, uint32_t sub, const uint8_t *data,
                   size_t len, uint8_t out[DC_HASH_BYTES]);
 

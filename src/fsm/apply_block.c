@@ -130,6 +130,7 @@ static int seal(struct dc_fsm *f, struct led_state *st, struct pending *p,
   uint8_t hash[DC_HASH_BYTES];
   dc_block_hash(&h, hash);
   int rc = block_store(f, &h, hash, p);
+  if (!rc) rc = led_seal_history(f);
   if (rc) return rc;
   st->height++;
   st->sealed_index = h.last_index;

@@ -15,7 +15,7 @@
 /* The schema version this build migrates to. Migrations are themselves log
  * commands (DC_CMD_MIGRATE), so every replica runs the same DDL at the same
  * point of the log. */
-#define DC_FSM_SCHEMA_VERSION 4
+#define DC_FSM_SCHEMA_VERSION 5
 
 struct dc_fsm;
 
@@ -156,6 +156,13 @@ struct dc_fsm_verify_report {
 int dc_fsm_verify_chain(sqlite3 *src, const char *scratch_path, bool replay,
                         struct dc_fsm_verify_report *rep,
                         struct dc_errmsg *err);
+
+/* The ids (ledger_tx.id) of an account's history rows, newest first, at
+ * most limit of them: every row naming pk as its account or its peer.
+ * Works on any connection to a state (a reader's, dc_fsm_db) of any
+ * ledger schema. OUT: ids[0 .. *n). Errors: DC_EDB. */
+int dc_fsm_history(sqlite3 *db, const uint8_t pk[32], size_t limit,
+                   int64_t *ids, size_t *n);
 
 /* Task and job states as stored in the database. */
 #define DC_TASK_BLOCKED "blocked"     /* waiting on `after` dependencies */

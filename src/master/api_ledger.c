@@ -135,16 +135,18 @@ void api_account_history(struct dc_master *m, struct dc_httpd_req *r,
   const char *lim = dc_httpd_req_query(r, "limit");
   long limit = lim ? strtol(lim, NULL, 10) : 100;
   if (limit <= 0 || limit > 1000) limit = 100;
-  sqlite3_stmt *s = NULL;
-  sqlite3_prepare_v2(m->rdb,
-                     "SELECT " TX_COLS " FROM ledger_tx WHERE account = ?1"
-                     " UNION SELECT " TX_COLS " FROM ledger_tx WHERE peer = ?1"
-                     " ORDER BY 2 DESC, 3 DESC LIMIT ?2",
-                     -1, &s, NULL);
-  sqlite3_bind_blob(s, 1, pk, DC_PK_BYTES, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, limit);
+  int64_t ids[1000];
+  size_t n = 0;
   json_t *arr = json_array();
-  while (sqlite3_step(s) == SQLITE_ROW) json_array_append_new(arr, txrow_json(s));
+  sqlite3_stmt *s = NULL;
+  sqlite3_prepare_v2(m->rdb, "SELECT " TX_COLS " FROM ledger_tx WHERE id = ?1",
+                     -1, &s, NULL);
+  if (dc_fsm_history(m->rdb, pk, (size_t)limit, ids, &n)) n = 0;
+  for (size_t i = 0; i < n; i++) {
+    sqlite3_bind_int64(s, 1, ids[i]);
+    if (sqlite3_step(s) == SQLITE_ROW) json_array_append_new(arr, txrow_json(s));
+    sqlite3_reset(s);
+  }
   sqlite3_finalize(s);
   api_reply_json(r, 200, json_pack("{s:s, s:o}", "account", id, "history", arr));
 }
@@ -157,7 +159,8 @@ void api_tx_show(struct dc_master *m, struct dc_httpd_req *r, const char *id) {
                      "SELECT " TX_COLS ", COALESCE((SELECT data FROM log l WHERE"
                      " l.idx = t.idx), (SELECT data FROM block_cmds c WHERE"
                      " c.idx = t.idx)), (SELECT height FROM ledger) > height"
-                     " FROM ledger_tx t WHERE hash = ?1",
+                     " FROM ledger_tx t WHERE substr(hash, 1, 8) = substr(?1, 1, 8)"
+                     " AND hash = ?1", /* the index holds the prefix */
                      -1, &s, NULL);
   sqlite3_bind_blob(s, 1, h, DC_HASH_BYTES, SQLITE_STATIC);
   if (sqlite3_step(s) != SQLITE_ROW) {

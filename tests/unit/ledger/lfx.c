@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void lfx_open(struct lfx *x) {
+void lfx_open(struct lfx *x) { lfx_open_at(x, DC_FSM_SCHEMA_VERSION); }
+
+void lfx_open_at(struct lfx *x, uint32_t schema_version) {
   memset(x, 0, sizeof *x);
   assert_int_equal(dc_crypto_init(), DC_OK);
   dc_test_tmpdir(x->dir, sizeof x->dir);
@@ -18,7 +20,7 @@ void lfx_open(struct lfx *x) {
   for (int i = 0; i < LFX_ACCOUNTS; i++)
     assert_int_equal(dc_identity_generate(&x->ids[i]), DC_OK);
   struct dc_cmd c = {.type = DC_CMD_MIGRATE, .ts_ms = x->ts};
-  c.u.migrate.schema_version = DC_FSM_SCHEMA_VERSION;
+  c.u.migrate.schema_version = schema_version;
   struct dc_buf b = {0};
   assert_int_equal(dc_cmd_encode(&c, &b), DC_OK);
   assert_int_equal(lfx_apply_raw(x, 0, b.data, b.len).code, DC_OK);
@@ -153,4 +155,64 @@ void lfx_totals(struct lfx *x, uint64_t *held, uint64_t *supply) {
 
 void lfx_state_hash(struct lfx *x, uint8_t out[32]) {
   assert_int_equal(dc_fsm_state_hash(dc_fsm_db(x->f), out), DC_OK);
+}
+
+int lfx_check_history(struct lfx *x) {
+  sqlite3 *db = dc_fsm_db(x->f);
+  sqlite3_stmt *who, *scan;
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT account FROM ledger_tx WHERE"
+                                          " account IS NOT NULL UNION SELECT peer"
+                                          " FROM ledger_tx WHERE peer IS NOT NULL",
+                                      -1, &who, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT id FROM ledger_tx WHERE"
+                                          " account = ?1 OR peer = ?1"
+                                          " ORDER BY id DESC",
+                                      -1, &scan, NULL), SQLITE_OK);
+  enum { MAX = 20000 };
+  int64_t *want = malloc(MAX * sizeof *want), *got = malloc(MAX * sizeof *got);
+  int accounts = 0;
+  while (sqlite3_step(who) == SQLITE_ROW) {
+    assert_int_equal(sqlite3_column_bytes(who, 0), 32);
+    uint8_t pk[32];
+    memcpy(pk, sqlite3_column_blob(who, 0), 32);
+    size_t nw = 0, ng = 0;
+    sqlite3_bind_blob(scan, 1, pk, 32, SQLITE_STATIC);
+    while (sqlite3_step(scan) == SQLITE_ROW && nw < MAX)
+      want[nw++] = sqlite3_column_int64(scan, 0);
+    sqlite3_reset(scan);
+    assert_int_equal(dc_fsm_history(db, pk, MAX, got, &ng), DC_OK);
+    assert_int_equal(ng, nw);
+    for (size_t i = 0; i < nw; i++) assert_int_equal(got[i], want[i]);
+    size_t cut = nw / 2 + 1;
+    assert_int_equal(dc_fsm_history(db, pk, cut, got, &ng), DC_OK);
+    assert_int_equal(ng, nw < cut ? nw : cut);
+    for (size_t i = 0; i < ng; i++) assert_int_equal(got[i], want[i]);
+    accounts++;
+  }
+  sqlite3_finalize(who);
+  sqlite3_finalize(scan);
+  free(want);
+  free(got);
+  return accounts;
+}
+
+void lfx_migrate(struct lfx *x, uint32_t schema_version) {
+  struct dc_cmd c = {.type = DC_CMD_MIGRATE, .ts_ms = ++x->ts};
+  c.u.migrate.schema_version = schema_version;
+  struct dc_buf b = {0};
+  assert_int_equal(dc_cmd_encode(&c, &b), DC_OK);
+  assert_int_equal(lfx_apply_raw(x, 0, b.data, b.len).code, DC_OK);
+  dc_buf_free(&b);
+  assert_int_equal(dc_fsm_schema_version(x->f), schema_version);
+}
+
+void lfx_verify(struct lfx *x, struct dc_fsm_verify_report *rep) {
+  char scratch[400];
+  snprintf(scratch, sizeof scratch, "%s/verify-%llu.db", x->dir,
+           (unsigned long long)x->next);
+  sqlite3 *src;
+  assert_int_equal(dc_fsm_open_reader(x->path, &src), DC_OK);
+  struct dc_errmsg err;
+  assert_int_equal(dc_fsm_verify_chain(src, scratch, true, rep, &err), DC_OK);
+  sqlite3_close(src);
 }

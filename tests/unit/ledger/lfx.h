@@ -29,6 +29,8 @@ struct lfx_acct {
 };
 
 void lfx_open(struct lfx *x);       /* fresh dir, FSM, migrate, identities */
+void lfx_open_at(struct lfx *x, uint32_t schema_version); /* an older schema */
+void lfx_migrate(struct lfx *x, uint32_t schema_version);
 void lfx_close(struct lfx *x);
 struct dc_fsm_result lfx_apply_raw(struct lfx *x, uint16_t type,
                                    const uint8_t *p, size_t n);
@@ -49,6 +51,13 @@ int lfx_submit(struct lfx *x, const struct dc_tx *t, struct dc_fsm_result *r);
 void lfx_totals(struct lfx *x, uint64_t *held, uint64_t *supply);
 void lfx_state_hash(struct lfx *x, uint8_t out[32]);
 int64_t lfx_int(struct lfx *x, const char *sql); /* first column, 0 if none */
+/* For every account any history row names: dc_fsm_history (whole, and cut
+ * at a limit) equals a scan of all rows naming it, newest first. Returns
+ * the number of accounts checked. */
+int lfx_check_history(struct lfx *x);
+/* `ledger verify --from-genesis` on a copy of the state: every block and,
+ * through the unsealed tail, the whole state replayed from empty. */
+void lfx_verify(struct lfx *x, struct dc_fsm_verify_report *rep);
 
 /* test_ledger_prop.c */
 void test_prop_random_ops(void **state);

@@ -316,17 +316,6 @@ static void test_slash_reward(void **state) {
   assert_conserved(x);
 }
 
-static void run_verify(struct lfx *x, struct dc_fsm_verify_report *rep) {
-  char scratch[400];
-  snprintf(scratch, sizeof scratch, "%s/verify-%llu.db", x->dir,
-           (unsigned long long)x->next);
-  sqlite3 *src;
-  assert_int_equal(dc_fsm_open_reader(x->path, &src), DC_OK);
-  struct dc_errmsg err;
-  assert_int_equal(dc_fsm_verify_chain(src, scratch, true, rep, &err), DC_OK);
-  sqlite3_close(src);
-}
-
 static void test_blocks_verify_and_tamper(void **state) {
   struct lfx *x = *state;
   assert_int_equal(lfx_genesis(x, 100000, 2000, &params).code, DC_OK);
@@ -336,7 +325,7 @@ static void test_blocks_verify_and_tamper(void **state) {
   }
   assert_int_equal(xfer(x, 0, 1, 1).code, DC_OK); /* an unsealed tail */
   struct dc_fsm_verify_report rep;
-  run_verify(x, &rep);
+  lfx_verify(x, &rep);
   assert_true(rep.ok);
   assert_int_equal(rep.blocks, 4);
   assert_int_equal(rep.txs, 31);
@@ -355,12 +344,12 @@ static void test_blocks_verify_and_tamper(void **state) {
   char sql[200];
   snprintf(sql, sizeof sql, bump, 1);
   assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-  run_verify(x, &rep);
+  lfx_verify(x, &rep);
   assert_false(rep.ok);
   assert_non_null(strstr(rep.message, "replayed state differs"));
   snprintf(sql, sizeof sql, bump, -1);
   assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-  run_verify(x, &rep);
+  lfx_verify(x, &rep);
   assert_true(rep.ok);
 
   /* Flip one byte of one stored transaction in block 2. */
@@ -381,7 +370,7 @@ static void test_blocks_verify_and_tamper(void **state) {
   assert_int_equal(sqlite3_step(s), SQLITE_DONE);
   sqlite3_finalize(s);
   free(blob);
-  run_verify(x, &rep);
+  lfx_verify(x, &rep);
   assert_false(rep.ok);
   assert_int_equal(rep.bad_height, 2);
 }
@@ -417,12 +406,7 @@ static void test_upgrade_from_v1(void **state) {
    * genesis. */
   assert_int_equal(lfx_int(&x, "SELECT ncmds FROM blocks WHERE height = 0"), 4);
   struct dc_fsm_verify_report rep;
-  char scratch[400];
-  snprintf(scratch, sizeof scratch, "%s/v.db", x.dir);
-  sqlite3 *src;
-  assert_int_equal(dc_fsm_open_reader(x.path, &src), DC_OK);
-  assert_int_equal(dc_fsm_verify_chain(src, scratch, true, &rep, &err), DC_OK);
-  sqlite3_close(src);
+  lfx_verify(&x, &rep);
   assert_true(rep.ok);
   lfx_close(&x);
 }

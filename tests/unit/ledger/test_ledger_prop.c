@@ -325,6 +325,9 @@ void test_prop_random_ops(void **state) {
     assert_true(lfx_int(&p->x, "SELECT COUNT(*) FROM reservations WHERE state = 'settled'") > 0);
     assert_true(lfx_int(&p->x, "SELECT COUNT(*) FROM ledger_tx WHERE kind = 'withdraw'") > 0);
   }
+  /* Every kind of row (transfers, channels, escrow, slash, reward) is in
+   * the history of each account it names, in order. */
+  assert_true(lfx_check_history(&p->x) > 0);
   replay_matches(p);
   lfx_close(&p->x);
   free(p);
