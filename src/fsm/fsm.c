@@ -52,6 +52,12 @@ int fsm_step_done(struct dc_fsm *f, sqlite3_stmt *s) {
   return DC_OK;
 }
 
+/* sql must be a string literal: the statement cache keys on its address. */
+int fsm_run(struct dc_fsm *f, const char *sql) {
+  sqlite3_stmt *s = fsm_stmt(f, sql);
+  return s ? fsm_step_done(f, s) : DC_EDB;
+}
+
 int fsm_exec(struct dc_fsm *f, const char *sql) {
   char *msg = NULL;
   if (sqlite3_exec(f->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -262,15 +268,16 @@ static int apply_one(struct dc_fsm *f, const struct dc_fsm_entry *e,
   res->proposal_id = c.proposal_id;
   res->cmd_type = c.type;
 
-  if (fsm_exec(f, "SAVEPOINT cmd")) goto storage;
+  /* Prepared once: sqlite3_exec would parse these twice per command. */
+  if (fsm_run(f, "SAVEPOINT cmd")) goto storage;
   f->rec_sub = 0;
   f->cur_index = e->index;
   rc = dispatch(f, &c, e, res);
   if (rc) goto storage;
   if (res->code != DC_OK) {
-    if (fsm_exec(f, "ROLLBACK TO cmd")) goto storage;
+    if (fsm_run(f, "ROLLBACK TO cmd")) goto storage;
   }
-  if (fsm_exec(f, "RELEASE cmd")) goto storage;
+  if (fsm_run(f, "RELEASE cmd")) goto storage;
   if (log_insert(f, e, c.type, res->code)) goto storage;
   dc_cmd_free(&c);
   return DC_OK;

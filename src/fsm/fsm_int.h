@@ -33,6 +33,7 @@ struct dc_fsm {
 sqlite3_stmt *fsm_stmt(struct dc_fsm *f, const char *sql);
 /* Runs a statement to completion (no rows expected). DC_EDB on error. */
 int fsm_step_done(struct dc_fsm *f, sqlite3_stmt *s);
+int fsm_run(struct dc_fsm *f, const char *sql); /* one cached statement */
 int fsm_exec(struct dc_fsm *f, const char *sql);
 int fsm_meta_set(struct dc_fsm *f, const char *key, int64_t value);
 /* A meta value of any database of ours (0 when absent). Errors: DC_EDB. */
