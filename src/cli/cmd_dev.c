@@ -197,6 +197,22 @@ static bool port_free(unsigned port) {
  * member comes back on its old one). It is drawn below the kernel's
  * ephemeral range: a port from that range, free when checked, can be
  * taken by any outgoing connection before the member binds it. */
+/* Ports handed out (or kept from an earlier run) may not be bound yet:
+ * never hand one out twice. */
+static unsigned g_given[1024];
+static size_t g_ngiven;
+
+static bool port_given(unsigned port) {
+  for (size_t i = 0; i < g_ngiven; i++)
+    if (g_given[i] == port) return true;
+  return false;
+}
+
+static void port_give(unsigned port) {
+  if (port && !port_given(port) && g_ngiven < sizeof g_given / sizeof g_given[0])
+    g_given[g_ngiven++] = port;
+}
+
 static unsigned free_port(void) {
   unsigned lo = 32768, hi = 60999;
   char *range = NULL;
@@ -213,7 +229,9 @@ static unsigned free_port(void) {
     uint32_t r;
     dc_random(&r, sizeof r);
     unsigned port = base + r % span;
-    if (port_free(port)) return port;
+    if (port_given(port) || !port_free(port)) continue;
+    port_give(port);
+    return port;
   }
   return 0;
 }
@@ -255,6 +273,7 @@ static unsigned gossip_port(const char *member_dir) {
   unsigned port = 0;
   if (dc_read_file(pp, 32, &text, NULL) == DC_OK) port = (unsigned)strtoul(text, NULL, 10);
   dc_free(text);
+  port_give(port);
   if (!port) {
     port = free_port();
     char t[16];
@@ -371,6 +390,7 @@ static int start_cluster(struct dev *d, const char *api, const char *hbt,
   char host[256];
   uint16_t port0;
   opts_hostport(api, host, sizeof host, &port0);
+  port_give(port0);
   char tokpath[4300], token[65];
   snprintf(tokpath, sizeof tokpath, "%s/cluster.token", d->dir);
   char *old = NULL;
@@ -429,6 +449,9 @@ static int start_cluster(struct dev *d, const char *api, const char *hbt,
     if (dc_read_file(pp, 128, &text, NULL) == DC_OK) {
       sscanf(text, "%u %u %u", &a, &s, &r);
       dc_free(text);
+      port_give(a);
+      port_give(s);
+      port_give(r);
     }
     if (!a || !s || !r) {
       a = i == 0 ? port0 : free_port();

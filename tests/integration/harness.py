@@ -21,6 +21,9 @@ PASSED = 0
 FAILED = 0
 
 
+_GIVEN = set()
+
+
 def _port_free(port):
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         s = socket.socket(socket.AF_INET, kind)
@@ -53,7 +56,9 @@ def free_port():
     rng = random.SystemRandom()
     for _ in range(200):
         port = rng.choice(choices)
-        if _port_free(port):
+        # Handed out but not bound yet: never twice.
+        if port not in _GIVEN and _port_free(port):
+            _GIVEN.add(port)
             return port
     raise RuntimeError("no free loopback port")
 
