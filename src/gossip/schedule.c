@@ -21,8 +21,11 @@
  * independent confirmations Lifeguard waits for) and a view that differs
  * by one member moves d(r) and the ring position by at most one each: the
  * target is then a close neighbour on the ring, and the schedule degrades
- * towards today's random coverage rather than collapsing. No randomness is
- * drawn: the same view, id and round give the same target. */
+ * towards today's random coverage rather than collapsing. The ring's hash
+ * takes the epoch (SCHED_EPOCH_ROUNDS rounds) too, so each epoch ranks
+ * the members anew and every member's peers are mixed again. No randomness
+ * is drawn: the same view, id and round give the same target. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "gossip/gossip_int.h"
@@ -34,8 +37,9 @@
 #define SCHED_WEYL 0x9e3779b97f4a7c15ULL /* 2^64 / golden ratio */
 
 static uint64_t ring_key(const struct dc_gossip *g, uint32_t i) {
-  /* mix64 is a bijection: distinct ids never tie. */
-  return gossip_mix64(member_meta(g, i)->id ^ SCHED_RING_SALT);
+  /* mix64 is a bijection: distinct ids never tie within an epoch. */
+  return gossip_mix64(member_meta(g, i)->id ^ SCHED_RING_SALT ^
+                      gossip_mix64((uint64_t)g->ring_epoch));
 }
 
 /* First ring position whose key is >= key. */
@@ -90,7 +94,42 @@ void sched_liveness(struct dc_gossip *g, uint32_t i, bool live) {
   else ring_remove(g, i);
 }
 
-uint32_t sched_round_target(const struct dc_gossip *g, int64_t round) {
+struct ring_ent {
+  uint64_t key;
+  uint32_t member;
+};
+
+static int ring_ent_cmp(const void *a, const void *b) {
+  const struct ring_ent *x = a, *y = b;
+  return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Re-ranks the ring for the epoch of a round. Within an epoch the probes
+ * of all rounds are shifts of one ring, so each member's peers are one
+ * fixed set of ring offsets away; over long runs that shared structure
+ * made Vivaldi's coordinates worse (at 3,000 members a median error of
+ * 0.136 against 0.125 for independent choices). A new order every epoch
+ * mixes the peers again. Without memory for the sort the old order stays:
+ * the targets are then those of a view that disagrees. */
+static void ring_set_epoch(struct dc_gossip *g, int64_t round) {
+  int64_t e = floor_div(round, SCHED_EPOCH_ROUNDS);
+  if (e == g->ring_epoch) return;
+  struct ring_ent *v = dc_malloc((size_t)(g->norder ? g->norder : 1) * sizeof *v);
+  if (!v) return;
+  g->ring_epoch = e;
+  for (uint32_t k = 0; k < g->norder; k++) v[k] = (struct ring_ent){ring_key(g, g->order[k]), g->order[k]};
+  qsort(v, g->norder, sizeof *v, ring_ent_cmp);
+  for (uint32_t k = 0; k < g->norder; k++) g->order[k] = v[k].member;
+  dc_free(v);
+}
+
+uint32_t sched_round_target(struct dc_gossip *g, int64_t round) {
+  ring_set_epoch(g, round);
   uint32_t n = g->norder;
   if (n < 2) return GOSSIP_NONE;
   uint32_t p = ring_find(g, g->self);
@@ -98,11 +137,6 @@ uint32_t sched_round_target(const struct dc_gossip *g, int64_t round) {
   uint64_t u = ((uint64_t)round * SCHED_WEYL) >> 32;
   uint32_t d = 1 + (uint32_t)((u * (uint64_t)(n - 1)) >> 32);
   return g->order[((uint64_t)p + d) % n];
-}
-
-static int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
 static int64_t shared_ms(const struct dc_gossip *g, int64_t now_ms) {
