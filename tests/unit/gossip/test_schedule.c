@@ -214,6 +214,67 @@ static void test_schedule_shuffled_round_robin(void **st) {
   fx_close(&fx);
 }
 
+/* Hosts whose wall clocks disagree by seconds: each member's rounds come
+ * from its own clock (io.wall_ms), and still every member is probed once
+ * per round index. */
+static const int64_t skew_ms[FX_NODES] = {0, 3700, -2100, 40, -900, 12000, 5, -5,
+                                          250, -250, 999, -999, 60000, 1, -1, 480};
+
+static int64_t skewed_wall_ms(void *data) {
+  const struct fx_node *n = data;
+  return fx.now + skew_ms[n->idx];
+}
+
+static void skew_ping(uint32_t from, const struct gossip_msg *m, void *ctx) {
+  struct in_time *c = ctx;
+  int64_t ph = sched_phase_ms(fx.n[from].g);
+  int64_t r = floor_div(fx.now + skew_ms[from] - ph + 500, 1000);
+  if (r < c->r0 || r >= c->r0 + ROUNDS) return;
+  c->got[r - c->r0][m->id - 1]++;
+  c->sent[r - c->r0][from]++;
+}
+
+static void test_schedule_clock_skew(void **st) {
+  (void)st;
+  static struct in_time c;
+  memset(&c, 0, sizeof c);
+  fx_init(&fx, FX_NODES, true);
+  for (uint32_t i = 0; i < FX_NODES; i++) fx.n[i].g->io.wall_ms = skewed_wall_ms;
+  /* Rounds every member has run whole, whatever its skew. */
+  c.r0 = (fx.now + 60000) / 1000 + 2;
+  for (int64_t t = 0; t < (ROUNDS + 65) * 1000; t += 10) step_pings(skew_ping, &c);
+  for (int r = 0; r < ROUNDS; r++)
+    for (uint32_t i = 0; i < FX_NODES; i++) {
+      assert_int_equal(c.got[r][i], 1);
+      assert_int_equal(c.sent[r][i], 1);
+    }
+  fx_close(&fx);
+}
+
+/* A probe timer a little early or late still names its own round and the
+ * probe keeps a whole interval; more than half an interval late, the
+ * probe takes the next round and one round is skipped. */
+static void test_schedule_late_timer(void **st) {
+  (void)st;
+  fx_init(&fx, 2, true);
+  struct dc_gossip *g = fx.n[0].g;
+  int64_t ph = sched_phase_ms(g), next;
+  const int64_t r = 5000, start = r * 1000 + ph;
+  assert_int_equal(sched_round_now(g, start, &next), r);
+  assert_int_equal(next, start + 1000);
+  assert_int_equal(sched_round_now(g, start - 7, &next), r); /* early */
+  assert_int_equal(next, start + 1000);
+  assert_int_equal(sched_round_now(g, start + 300, &next), r); /* late: full window */
+  assert_int_equal(next, start + 300 + 1000);
+  assert_int_equal(sched_round_now(g, start + 700, &next), r + 1); /* round r skipped */
+  assert_int_equal(next, start + 2000);
+  /* Lifeguard's health stretches the interval to whole rounds. */
+  g->awareness = 2;
+  assert_int_equal(sched_round_now(g, start, &next), r);
+  assert_int_equal(next, start + 3000);
+  fx_close(&fx);
+}
+
 void gossip_schedule_tests(const struct CMUnitTest **t, size_t *n) {
   static const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schedule_permutation),
@@ -221,6 +282,8 @@ void gossip_schedule_tests(const struct CMUnitTest **t, size_t *n) {
       cmocka_unit_test(test_schedule_disagreeing_views),
       cmocka_unit_test(test_schedule_rounds_in_time),
       cmocka_unit_test(test_schedule_shuffled_round_robin),
+      cmocka_unit_test(test_schedule_clock_skew),
+      cmocka_unit_test(test_schedule_late_timer),
   };
   *t = tests;
   *n = DC_ARRAY_LEN(tests);
