@@ -163,12 +163,13 @@ int64_t sched_round_now(const struct dc_gossip *g, int64_t now_ms, int64_t *next
   int64_t r = floor_div(s - ph + I / 2, I);
   int64_t step = gossip_scaled(g, g->cfg.probe_interval_ms) / I; /* Lifeguard's health stretches it */
   int64_t wait = (r + step) * I + ph - s;
-  /* A probe always has its whole (scaled) interval, as in memberlist: a
-   * late start delays the next one rather than cutting this one short;
-   * past half an interval of delay the next probe lands in a later round
-   * and one round is skipped. */
+  /* The next probe starts at the start of our next round, so timer delays
+   * do not add up. A start a little late (up to an eighth of an interval:
+   * the jitter of a loop) only shortens this probe by as much; a later one
+   * keeps the whole (scaled) interval, as in memberlist, and the next
+   * probe skips a round instead of cutting this one short. */
   int64_t full = gossip_scaled(g, g->cfg.probe_interval_ms);
-  if (wait < full) wait = full;
+  while (wait < full - I / 8) wait += I;
   *next_ms = now_ms + wait;
   return r;
 }

@@ -152,6 +152,7 @@ static void step_pings(void (*on_ping)(uint32_t from, const struct gossip_msg *m
 enum { ROUNDS = 30 };
 struct in_time {
   int64_t r0;
+  const int64_t *skew_ms; /* per member: its clock minus the fixture's; NULL: none */
   uint32_t got[ROUNDS][FX_NODES], sent[ROUNDS][FX_NODES];
 };
 
@@ -159,13 +160,22 @@ static void in_time_ping(uint32_t from, const struct gossip_msg *m, void *ctx) {
   struct in_time *c = ctx;
   assert_int_equal(m->from, from + 1); /* a probe of our own, not relayed */
   int64_t ph = sched_phase_ms(fx.n[from].g);
-  int64_t r = floor_div(fx.now - ph + 500, 1000);
-  /* It fires at its phase (within the 10 ms step of the fixture). */
-  assert_true(fx.now - (r * 1000 + ph) >= 0 && fx.now - (r * 1000 + ph) < 10);
+  int64_t clock = fx.now + (c->skew_ms ? c->skew_ms[from] : 0); /* the member's own */
+  int64_t r = floor_div(clock - ph + 500, 1000);
   if (r < c->r0 || r >= c->r0 + ROUNDS) return;
+  /* It fires at its phase (within the 10 ms step of the fixture). */
+  assert_true(clock - (r * 1000 + ph) >= 0 && clock - (r * 1000 + ph) < 10);
   assert_int_not_equal(m->id, from + 1);
   c->got[r - c->r0][m->id - 1]++;
   c->sent[r - c->r0][from]++;
+}
+
+static void assert_once_per_round(const struct in_time *c) {
+  for (int r = 0; r < ROUNDS; r++)
+    for (uint32_t i = 0; i < FX_NODES; i++) {
+      assert_int_equal(c->got[r][i], 1);
+      assert_int_equal(c->sent[r][i], 1);
+    }
 }
 
 /* In time: each member starts one probe per round at its phase, and every
@@ -177,11 +187,7 @@ static void test_schedule_rounds_in_time(void **st) {
   fx_init(&fx, FX_NODES, true);
   c.r0 = fx.now / 1000 + 2; /* the first whole round after start */
   for (int64_t t = 0; t < (ROUNDS + 3) * 1000; t += 10) step_pings(in_time_ping, &c);
-  for (int r = 0; r < ROUNDS; r++)
-    for (uint32_t i = 0; i < FX_NODES; i++) {
-      assert_int_equal(c.got[r][i], 1);
-      assert_int_equal(c.sent[r][i], 1);
-    }
+  assert_once_per_round(&c);
   struct dc_gossip_stats s;
   dc_gossip_get_stats(fx.n[0].g, &s);
   assert_int_equal(s.suspicions, 0);
@@ -225,35 +231,27 @@ static int64_t skewed_wall_ms(void *data) {
   return fx.now + skew_ms[n->idx];
 }
 
-static void skew_ping(uint32_t from, const struct gossip_msg *m, void *ctx) {
-  struct in_time *c = ctx;
-  int64_t ph = sched_phase_ms(fx.n[from].g);
-  int64_t r = floor_div(fx.now + skew_ms[from] - ph + 500, 1000);
-  if (r < c->r0 || r >= c->r0 + ROUNDS) return;
-  c->got[r - c->r0][m->id - 1]++;
-  c->sent[r - c->r0][from]++;
-}
-
 static void test_schedule_clock_skew(void **st) {
   (void)st;
   static struct in_time c;
   memset(&c, 0, sizeof c);
   fx_init(&fx, FX_NODES, true);
+  /* Given after creation: the first probe comes at the fixture's phase,
+   * and the next ones realign to the member's own clock. */
   for (uint32_t i = 0; i < FX_NODES; i++) fx.n[i].g->io.wall_ms = skewed_wall_ms;
   /* Rounds every member has run whole, whatever its skew. */
   c.r0 = (fx.now + 60000) / 1000 + 2;
-  for (int64_t t = 0; t < (ROUNDS + 65) * 1000; t += 10) step_pings(skew_ping, &c);
-  for (int r = 0; r < ROUNDS; r++)
-    for (uint32_t i = 0; i < FX_NODES; i++) {
-      assert_int_equal(c.got[r][i], 1);
-      assert_int_equal(c.sent[r][i], 1);
-    }
+  c.skew_ms = skew_ms;
+  for (int64_t t = 0; t < (ROUNDS + 65) * 1000; t += 10) step_pings(in_time_ping, &c);
+  assert_once_per_round(&c);
   fx_close(&fx);
 }
 
 /* A probe timer a little early or late still names its own round and the
- * probe keeps a whole interval; more than half an interval late, the
- * probe takes the next round and one round is skipped. */
+ * next probe starts at the start of the next round; later than an eighth
+ * of an interval, the probe keeps a whole interval and the next round is
+ * skipped; more than half an interval late, the probe takes the next
+ * round. */
 static void test_schedule_late_timer(void **st) {
   (void)st;
   fx_init(&fx, 2, true);
@@ -264,8 +262,10 @@ static void test_schedule_late_timer(void **st) {
   assert_int_equal(next, start + 1000);
   assert_int_equal(sched_round_now(g, start - 7, &next), r); /* early */
   assert_int_equal(next, start + 1000);
-  assert_int_equal(sched_round_now(g, start + 300, &next), r); /* late: full window */
-  assert_int_equal(next, start + 300 + 1000);
+  assert_int_equal(sched_round_now(g, start + 60, &next), r); /* jitter: stays aligned */
+  assert_int_equal(next, start + 1000);
+  assert_int_equal(sched_round_now(g, start + 300, &next), r); /* late: a whole window */
+  assert_int_equal(next, start + 2000);                        /* and round r + 1 skipped */
   assert_int_equal(sched_round_now(g, start + 700, &next), r + 1); /* round r skipped */
   assert_int_equal(next, start + 2000);
   /* Lifeguard's health stretches the interval to whole rounds. */
