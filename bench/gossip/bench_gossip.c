@@ -58,9 +58,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--loss-duration") && i + 1 < argc) loss_duration = atof(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--no-tcp-ping")) opts.tcp_ping = false;
+    else if (!strcmp(argv[i], "--shuffled")) opts.coordinated = false;
+    else if (!strcmp(argv[i], "--swim-coordinated")) opts.swim_coordinated = true;
     else {
       fprintf(stderr, "usage: bench_gossip [--max-members N] [--fp-members N] [--seed S] [--duration S]\n"
-                      "                    [--loss-duration S] [--only fp|scale|steady] [--no-tcp-ping]\n");
+                      "                    [--loss-duration S] [--only fp|scale|steady] [--no-tcp-ping]\n"
+                      "                    [--shuffled] [--swim-coordinated]\n");
       return 2;
     }
   }
@@ -84,6 +87,9 @@ int main(int argc, char **argv) {
   printf("# gossip: seed %llu, %g s warm-up; measured %g s (10%% loss: %g s); TCP fallback ping %s\n",
          (unsigned long long)opts.seed, opts.warmup_s, duration, loss_duration,
          opts.tcp_ping ? "on (memberlist's default), both protocols" : "off");
+  printf("# probe targets: lifeguard %s; swim %s\n",
+         opts.coordinated ? "coordinated rounds" : "shuffled round-robin",
+         opts.swim_coordinated ? "coordinated rounds" : "shuffled round-robin (memberlist's)");
   char what[80];
   if (fp) {
   printf("%-40s %8s %8s %9s %8s  %s\n", "false positives", "lifeguard", "swim", "ratio", "target", "");

@@ -33,6 +33,7 @@ void simg_opts_default(struct simg_opts *o) {
   o->measure_s = 120;
   o->updates = 10;
   o->tcp_ping = true;
+  o->coordinated = true;
 }
 
 /* The plain-SWIM run of the same scenario decides validity. */

@@ -25,6 +25,11 @@ struct simg_opts {
   uint32_t updates;       /* tag updates whose spread is timed */
   bool tcp_ping;          /* memberlist's TCP fallback ping, both protocols
                              (default on, as memberlist's defaults) */
+  bool coordinated;       /* Lifeguard probes in coordinated rounds (default on,
+                             the core's default); off: memberlist's shuffled
+                             round-robin, as before */
+  bool swim_coordinated;  /* plain SWIM too (default off: the baseline keeps
+                             memberlist's shuffled round-robin) */
   bool daemon_timing;     /* Lifeguard runs with the daemon's fast timing
                              (dc_gossip_config_daemon(c, true)); plain SWIM keeps
                              memberlist's defaults, the issue's baseline */

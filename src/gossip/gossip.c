@@ -21,6 +21,7 @@ void dc_gossip_config_default(struct dc_gossip_config *c) {
   c->gossip_to_dead_ms = 30000;
   c->packet_max = DC_GOSSIP_FRAME_MAX - DC_GOSSIP_SEAL_OVERHEAD;
   c->tcp_ping = true; /* memberlist: DisableTcpPings = false */
+  c->coordinated_probes = true;
 }
 
 int dc_gossip_new(const struct dc_gossip_config *cfg, const struct dc_gossip_io *io,
@@ -64,7 +65,10 @@ int dc_gossip_new(const struct dc_gossip_config *cfg, const struct dc_gossip_io 
   vivaldi_init(&g->coord);
   /* Spread the first timers over one interval so that nodes started
    * together do not probe in lockstep. */
-  g->next_probe_ms = now_ms + (int64_t)(gossip_rand(g) % cfg->probe_interval_ms);
+  if (cfg->coordinated_probes)
+    g->next_probe_ms = sched_first_probe_ms(g, now_ms); /* at our phase of the next round */
+  else
+    g->next_probe_ms = now_ms + (int64_t)(gossip_rand(g) % cfg->probe_interval_ms);
   g->next_gossip_ms = now_ms + (int64_t)(gossip_rand(g) % cfg->gossip_interval_ms);
   g->next_pp_ms = now_ms + cfg->push_pull_interval_ms +
                   (int64_t)(gossip_rand(g) % cfg->push_pull_interval_ms);

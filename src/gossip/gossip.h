@@ -86,8 +86,13 @@ struct dc_gossip_config {
                                        indirect probes; an ack on either path
                                        before the probe interval ends means no
                                        suspicion. Needs io.ping_stream. */
+  bool coordinated_probes;          /* true (default): probe targets follow rounds the
+                                       group agrees on, so that in an agreed view every
+                                       live member is probed by exactly one member per
+                                       interval (docs/gossip.md); false: memberlist's
+                                       shuffled round-robin, each member on its own */
 };
-/* memberlist's LAN defaults; lifeguard on. */
+/* memberlist's LAN defaults; lifeguard on, coordinated probe rounds. */
 void dc_gossip_config_default(struct dc_gossip_config *c);
 
 /* ---- the I/O table ---------------------------------------------------------- */
@@ -135,6 +140,11 @@ struct dc_gossip_io {
    * closes. Called only from inside dc_gossip_recv_stream. May be NULL:
    * stream pings are not answered. */
   void (*reply_stream)(void *data, const uint8_t *p, size_t n);
+  /* A clock the group shares (milliseconds of wall time), read only to
+   * agree on probe rounds (cfg.coordinated_probes); every timer still runs
+   * on now_ms. May be NULL: now_ms is used (right when every member's now_ms
+   * counts from the same origin, as in the simulator). */
+  int64_t (*wall_ms)(void *data);
   /* Membership event; may be NULL. */
   void (*event)(void *data, const struct dc_gossip_event *ev);
 };

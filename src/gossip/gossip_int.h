@@ -163,8 +163,10 @@ struct dc_gossip {
   uint32_t index_cap;   /* power of two */
   uint32_t alive;       /* alive or suspect, self included */
 
-  uint32_t *order;      /* probe order (member indices), shuffled */
+  uint32_t *order;      /* probe order (member indices): shuffled, every member;
+                           or, coordinated, the ring: live members by key */
   uint32_t norder, cap_order, probe_pos;
+  int64_t ring_epoch;   /* coordinated: the epoch whose keys order the ring */
 
   struct gossip_bcast *bq;
   uint32_t nbq;
@@ -206,6 +208,25 @@ void member_emit(struct dc_gossip *g, uint32_t i, enum dc_gossip_event_type t,
  * dead_since_ms >= 0, dead or left since then); returns count. */
 uint32_t member_random(struct dc_gossip *g, uint32_t skip, uint32_t k, uint32_t *out,
                        int64_t dead_since_ms);
+
+/* schedule.c: probe target selection (shuffled round-robin, or coordinated
+ * rounds over the ring of live members). */
+#define SCHED_EPOCH_ROUNDS 32 /* coordinated: rounds on one order of the ring */
+void sched_member_added(struct dc_gossip *g, uint32_t i);
+void sched_liveness(struct dc_gossip *g, uint32_t i, bool live);
+/* The target of our probe in a round (coordinated), or GOSSIP_NONE. The
+ * view, our id and the round decide it (the ring is re-ranked when the
+ * round's epoch is not the ring's). */
+uint32_t sched_round_target(struct dc_gossip *g, int64_t round);
+/* The round a probe started now belongs to, and (*next_ms) when the next
+ * probe starts. */
+int64_t sched_round_now(const struct dc_gossip *g, int64_t now_ms, int64_t *next_ms);
+/* Our rounds start at round * probe_interval_ms + this (shared clock). */
+int64_t sched_phase_ms(const struct dc_gossip *g);
+/* When the first probe of a new instance starts (coordinated). */
+int64_t sched_first_probe_ms(const struct dc_gossip *g, int64_t now_ms);
+/* Picks the next probe target (GOSSIP_NONE: nobody) and sets *next_ms. */
+uint32_t sched_next_target(struct dc_gossip *g, int64_t now_ms, int64_t *next_ms);
 
 /* state.c: the SWIM rules for alive, suspect and dead messages. */
 void state_alive(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The member table: compact entries, an id → index hash (open addressing),
- * the shuffled probe order, random peer choice and events. Members are
+ * random peer choice and events (the probe order is in schedule.c). Members are
  * never removed: a dead member keeps its entry so that its incarnation
  * still orders later messages about it, and a rejoin reuses the entry. */
 #include <string.h>
@@ -34,16 +34,6 @@ static int index_grow(struct dc_gossip *g) {
   return DC_OK;
 }
 
-/* Inserts at a random place of the probe order, as memberlist does, so a
- * new member is probed within one round on average. */
-static void order_insert(struct dc_gossip *g, uint32_t i) {
-  uint32_t pos = g->norder ? (uint32_t)(gossip_rand(g) % (g->norder + 1)) : 0;
-  g->order[g->norder++] = i;
-  uint32_t t = g->order[pos];
-  g->order[pos] = i;
-  g->order[g->norder - 1] = t;
-}
-
 int member_add(struct dc_gossip *g, uint64_t id, const struct dc_gossip_addr *addr,
                const uint8_t *tags, size_t tags_len, uint32_t inc, int64_t now_ms,
                uint32_t *out) {
@@ -70,7 +60,7 @@ int member_add(struct dc_gossip *g, uint64_t id, const struct dc_gossip_addr *ad
   while (g->index[s]) s = (s + 1) & (g->index_cap - 1);
   g->index[s] = i + 1;
   g->alive++;
-  order_insert(g, i);
+  sched_member_added(g, i);
   *out = i;
   return DC_OK;
 }
@@ -79,8 +69,14 @@ static bool live(uint8_t s) { return s == DC_GOSSIP_ALIVE || s == DC_GOSSIP_SUSP
 
 void member_set_state(struct dc_gossip *g, uint32_t i, uint8_t state, int64_t now_ms) {
   struct gossip_member *m = &g->m[i];
-  if (live(m->state) && !live(state)) g->alive--;
-  if (!live(m->state) && live(state)) g->alive++;
+  if (live(m->state) && !live(state)) {
+    g->alive--;
+    sched_liveness(g, i, false);
+  }
+  if (!live(m->state) && live(state)) {
+    g->alive++;
+    sched_liveness(g, i, true);
+  }
   if (m->state != state) m->change_ms = now_ms;
   m->state = state;
   if (state != DC_GOSSIP_SUSPECT && m->susp != GOSSIP_NONE) susp_remove(g, i);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0
- * Failure detection: one probe per (scaled) interval in shuffled
- * round-robin order, an indirect probe through k peers after the probe
+ * Failure detection: one probe per (scaled) interval, its target from the
+ * schedule (schedule.c), an indirect probe through k peers after the probe
  * timeout, suspicion at the end of the interval. Lifeguard adds the local
  * health multiplier (awareness), nacks from the indirect peers and the
  * buddy system. memberlist's TCP fallback ping runs beside the indirect
@@ -38,31 +38,10 @@ static const struct dc_gossip_addr *self_addr(const struct dc_gossip *g) {
 
 static uint64_t self_id(const struct dc_gossip *g) { return member_meta(g, g->self)->id; }
 
-/* Next member of the probe order that is alive or suspect, reshuffling
- * after each full round. */
-static uint32_t next_target(struct dc_gossip *g) {
-  for (uint32_t tries = 0; tries < 2 * g->norder + 1; tries++) {
-    if (g->probe_pos >= g->norder) {
-      for (uint32_t i = g->norder; i > 1; i--) {
-        uint32_t j = (uint32_t)(gossip_rand(g) % i);
-        uint32_t t = g->order[i - 1];
-        g->order[i - 1] = g->order[j];
-        g->order[j] = t;
-      }
-      g->probe_pos = 0;
-    }
-    uint32_t i = g->order[g->probe_pos++];
-    if (i != g->self && (g->m[i].state == DC_GOSSIP_ALIVE || g->m[i].state == DC_GOSSIP_SUSPECT))
-      return i;
-  }
-  return GOSSIP_NONE;
-}
-
 static void probe_start(struct dc_gossip *g, int64_t now_ms) {
   struct gossip_probe *p = &g->probe;
   memset(p, 0, sizeof *p);
-  g->next_probe_ms = now_ms + gossip_scaled(g, g->cfg.probe_interval_ms);
-  uint32_t t = next_target(g);
+  uint32_t t = sched_next_target(g, now_ms, &g->next_probe_ms);
   if (t == GOSSIP_NONE) return;
   p->active = true;
   p->seq = ++g->seq;

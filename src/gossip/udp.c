@@ -105,6 +105,17 @@ static uint64_t io_rand(void *data) {
   return v;
 }
 
+/* Probe rounds need a clock every member shares: uv_now counts from an
+ * origin of its own on each host, wall time (NTP-disciplined) does not. A
+ * skew between hosts only moves when a member's probe fires within the
+ * round, never which round it is. */
+static int64_t io_wall_ms(void *data) {
+  (void)data;
+  uv_timeval64_t tv;
+  if (uv_gettimeofday(&tv)) return 0;
+  return tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
 static void io_send(void *data, const struct dc_gossip_addr *to, const uint8_t *p, size_t n) {
   struct udp_group *gr = group_of(data);
   struct dc_gossip_udp *u = gr->u;
@@ -393,7 +404,8 @@ int dc_gossip_udp_add_group(struct dc_gossip_udp *u, uint32_t group,
   c.self_addr = u->self;
   struct dc_gossip_io io = {.data = gr, .rand = io_rand, .send = io_send,
                             .send_stream = io_send_stream, .ping_stream = udp_ping_stream,
-                            .reply_stream = udp_reply_stream, .event = io_event};
+                            .reply_stream = udp_reply_stream, .wall_ms = io_wall_ms,
+                            .event = io_event};
   rc = dc_gossip_new(&c, &io, NULL, tags, tags_len, (int64_t)uv_now(u->loop), &gr->g);
   if (rc) {
     dc_gossip_keyring_close(&gr->kr);

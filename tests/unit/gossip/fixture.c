@@ -91,11 +91,14 @@ void fx_start_node(struct fx *fx, uint32_t i, bool lifeguard) {
     io.reply_stream = fx_reply_stream;
   }
   c.tcp_ping = !fx->tcp_ping_off;
+  c.coordinated_probes = !fx->shuffled;
   if (dc_gossip_new(&c, &io, NULL, (const uint8_t *)"r=p", 3, fx->now, &n->g)) abort();
 }
 
-static void init(struct fx *fx, uint32_t count, bool lifeguard, bool tcp_ping, bool tcp_off) {
+static void init(struct fx *fx, uint32_t count, bool lifeguard, bool tcp_ping, bool tcp_off,
+                 bool shuffled) {
   memset(fx, 0, sizeof *fx);
+  fx->shuffled = shuffled;
   fx->tcp_ping = tcp_ping;
   fx->tcp_ping_off = tcp_off;
   fx->q = calloc(FX_QUEUE, sizeof *fx->q);
@@ -112,11 +115,13 @@ static void init(struct fx *fx, uint32_t count, bool lifeguard, bool tcp_ping, b
 }
 
 void fx_init(struct fx *fx, uint32_t count, bool lifeguard) {
-  init(fx, count, lifeguard, false, false);
+  init(fx, count, lifeguard, false, false, false);
 }
 
+void fx_init_shuffled(struct fx *fx, uint32_t count) { init(fx, count, true, false, false, true); }
+
 void fx_init_tcp(struct fx *fx, uint32_t count, bool lifeguard, bool enabled) {
-  init(fx, count, lifeguard, true, !enabled);
+  init(fx, count, lifeguard, true, !enabled, false);
 }
 
 void fx_close(struct fx *fx) {

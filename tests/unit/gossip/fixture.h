@@ -39,6 +39,7 @@ struct fx {
   int64_t now;
   bool tcp_ping;      /* nodes get io.ping_stream / io.reply_stream */
   bool tcp_ping_off;  /* ... but their config turns the fallback off */
+  bool shuffled;      /* memberlist's shuffled round-robin, not coordinated rounds */
   uint32_t replying;  /* the stream ping being delivered: its sender */
   int64_t reply_deadline;
 };
@@ -49,6 +50,9 @@ void fx_init(struct fx *fx, uint32_t n, bool lifeguard);
  * or its answer delivered after the ping's deadline is dropped) and
  * cfg.tcp_ping = enabled. */
 void fx_init_tcp(struct fx *fx, uint32_t n, bool lifeguard, bool enabled);
+/* n nodes (lifeguard on) whose probe targets follow memberlist's shuffled
+ * round-robin (cfg.coordinated_probes = false). */
+void fx_init_shuffled(struct fx *fx, uint32_t n);
 void fx_close(struct fx *fx);
 /* (Re)starts node i as a fresh instance that knows only itself. */
 void fx_start_node(struct fx *fx, uint32_t i, bool lifeguard);

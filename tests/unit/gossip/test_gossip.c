@@ -12,6 +12,7 @@
 
 void gossip_wire_tests(const struct CMUnitTest **t, size_t *n);
 void gossip_tcpping_tests(const struct CMUnitTest **t, size_t *n);
+void gossip_schedule_tests(const struct CMUnitTest **t, size_t *n);
 
 static struct fx fx;
 
@@ -422,8 +423,12 @@ int main(void) {
   const struct CMUnitTest *tcp;
   size_t ntcp;
   gossip_tcpping_tests(&tcp, &ntcp);
+  const struct CMUnitTest *sched;
+  size_t nsched;
+  gossip_schedule_tests(&sched, &nsched);
   int rc = cmocka_run_group_tests_name("gossip core", core, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip wire", wire, nwire, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip tcp fallback", tcp, ntcp, NULL, NULL);
+  rc |= _cmocka_run_group_tests("gossip probe schedule", sched, nsched, NULL, NULL);
   return rc;
 }
