@@ -9,16 +9,6 @@
 
 #include "fsm/fsm_int.h"
 
-static int schema_of(sqlite3 *db, int64_t *v) {
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
-                         -1, &s, NULL) != SQLITE_OK)
-    return DC_EDB;
-  *v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-  sqlite3_finalize(s);
-  return DC_OK;
-}
-
 static int walk(sqlite3 *db, const uint8_t pk[DC_PK_BYTES], size_t limit,
                 int64_t *ids, size_t *n) {
   sqlite3_stmt *s = NULL;
@@ -69,7 +59,7 @@ int dc_fsm_history(sqlite3 *db, const uint8_t pk[32], size_t limit,
   bool txn = sqlite3_get_autocommit(db) &&
              sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
   int64_t v = 0;
-  int rc = schema_of(db, &v);
+  int rc = fsm_meta_read(db, "schema_version", &v);
   if (!rc) rc = v >= 5 ? walk(db, pk, limit, ids, n) : indexed(db, pk, limit, ids, n);
   if (txn) sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
   return rc;
