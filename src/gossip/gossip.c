@@ -22,6 +22,7 @@ void dc_gossip_config_default(struct dc_gossip_config *c) {
   c->packet_max = DC_GOSSIP_FRAME_MAX - DC_GOSSIP_SEAL_OVERHEAD;
   c->tcp_ping = true; /* memberlist: DisableTcpPings = false */
   c->coordinated_probes = true;
+  c->suspicion_checks = true;
 }
 
 int dc_gossip_new(const struct dc_gossip_config *cfg, const struct dc_gossip_io *io,
@@ -117,9 +118,8 @@ int dc_gossip_set_tags(struct dc_gossip *g, const uint8_t *tags, size_t n, int64
   dir_release(g->dir, g->m[g->self].meta);
   g->m[g->self].meta = meta;
   g->m[g->self].incarnation = ++g->incarnation;
-  e = member_meta(g, g->self);
-  struct gossip_msg a = {.type = GMSG_ALIVE, .id = e->id, .incarnation = g->incarnation,
-                         .addr = e->addr, .tags = e->tags, .tags_len = e->tags_len};
+  struct gossip_msg a;
+  state_self_alive(g, &a);
   bcast_queue(g, &a);
   (void)now_ms;
   return DC_OK;
@@ -171,11 +171,19 @@ int dc_gossip_recv(struct dc_gossip *g, const uint8_t *p, size_t n, int64_t now_
     g->stats.malformed++;
     return DC_EPROTO;
   }
-  dc_reader_init(&r, p, n);
-  while (dc_reader_left(&r)) {
-    msg_decode(&r, &m);
-    dispatch(g, &m, now_ms);
+  /* With suspicion checks, updates go first and pings after, so that an
+   * answer carries what the packet taught us (the refutation of a
+   * suspicion it brought). memberlist (plain SWIM) answers in order. */
+  bool pings_last = g->cfg.lifeguard && g->cfg.suspicion_checks;
+  g->stale_accused = false; /* a stream may have set it */
+  for (int pass = 0; pass < (pings_last ? 2 : 1); pass++) {
+    dc_reader_init(&r, p, n);
+    while (dc_reader_left(&r)) {
+      msg_decode(&r, &m);
+      if (!pings_last || (m.type == GMSG_PING) == (pass == 1)) dispatch(g, &m, now_ms);
+    }
   }
+  g->stale_accused = false;
   return DC_OK;
 }
 

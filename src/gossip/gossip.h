@@ -91,6 +91,13 @@ struct dc_gossip_config {
                                        live member is probed by exactly one member per
                                        interval (docs/gossip.md); false: memberlist's
                                        shuffled round-robin, each member on its own */
+  bool suspicion_checks;            /* true (default; Lifeguard only): a suspicion asks
+                                       the suspect directly before it ends (unconfirmed:
+                                       from its minimum timeout on; confirmed: once,
+                                       just before its timer), and the suspect answers
+                                       with its current incarnation, so a member that
+                                       missed a refutation learns of it
+                                       (docs/gossip.md, "Suspicion checks") */
 };
 /* memberlist's LAN defaults; lifeguard on, coordinated probe rounds. */
 void dc_gossip_config_default(struct dc_gossip_config *c);
@@ -237,6 +244,7 @@ struct dc_gossip_stats {
   uint64_t push_pulls;
   uint64_t tcp_pings;          /* fallback pings sent over a stream */
   uint64_t tcp_ping_saves;     /* failed UDP probes whose stream ack spared a suspicion */
+  uint64_t suspicion_checks;   /* pings to a suspect whose suspicion lacked its confirmations at the minimum timeout */
 };
 void dc_gossip_get_stats(const struct dc_gossip *g, struct dc_gossip_stats *out);
 

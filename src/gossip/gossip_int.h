@@ -111,6 +111,7 @@ struct gossip_susp {
   uint32_t k;        /* confirmations expected */
   uint32_t n;        /* independent confirmations so far */
   int64_t start_ms, min_ms, max_ms, deadline_ms;
+  int64_t check_ms;  /* next suspicion check, INT64_MAX: none */
   uint64_t from;     /* first accuser (not a confirmation) */
   uint64_t confirmers[GOSSIP_SUSP_CONFIRM_MAX];
 };
@@ -156,6 +157,7 @@ struct dc_gossip {
   bool left;
   uint32_t awareness;   /* Lifeguard health score, 0 = healthy */
   uint32_t seq;
+  bool stale_accused;   /* this packet accused us at an old incarnation */
 
   struct gossip_member *m;
   uint32_t nm, cap_m;
@@ -179,6 +181,9 @@ struct dc_gossip {
   uint32_t nfwd;
 
   struct gossip_probe probe;
+  /* A failed probe's nacks still on their way: counted until due, then
+   * the missing ones raise our health score (probe_fail). */
+  struct { uint32_t seq, expected, nacks; int64_t due; } late_nacks;
   int64_t next_probe_ms, next_gossip_ms, next_pp_ms;
 
   struct dc_vivaldi coord;
@@ -234,6 +239,8 @@ void state_alive(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms
 void state_suspect(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms);
 void state_dead(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms);
 void state_refute(struct dc_gossip *g, uint32_t accused_inc, int64_t now_ms);
+/* This node's own alive message at its current incarnation. */
+void state_self_alive(const struct dc_gossip *g, struct gossip_msg *out);
 void state_tick(struct dc_gossip *g, int64_t now_ms);
 int64_t state_next_deadline(const struct dc_gossip *g);
 void susp_remove(struct dc_gossip *g, uint32_t member);
@@ -254,6 +261,10 @@ void probe_on_nack(struct dc_gossip *g, const struct gossip_msg *m);
 void probe_on_stream_ping(struct dc_gossip *g, const struct gossip_msg *m);
 void probe_on_stream_ack(struct dc_gossip *g, const struct gossip_msg *m);
 int64_t probe_next_deadline(const struct dc_gossip *g);
+/* A ping to member t outside the schedule, carrying our suspicion of it
+ * (Lifeguard's buddy system), whose ack nobody waits for: the suspect's
+ * answer carries its incarnation (a suspicion check). */
+void probe_check(struct dc_gossip *g, uint32_t t);
 /* Sends g->out's primary message plus piggybacked updates to addr. */
 void gossip_send_packet(struct dc_gossip *g, const struct dc_gossip_addr *to);
 void gossip_awareness_delta(struct dc_gossip *g, int delta);

@@ -38,6 +38,23 @@ static const struct dc_gossip_addr *self_addr(const struct dc_gossip *g) {
 
 static uint64_t self_id(const struct dc_gossip *g) { return member_meta(g, g->self)->id; }
 
+/* A ping to member t; Lifeguard's buddy system adds our suspicion of it, so
+ * a suspect hears of it first, in the probe itself, and can refute at once
+ * (or, if it already has, answer with its newer incarnation). */
+static void send_ping(struct dc_gossip *g, uint32_t t, uint32_t seq) {
+  uint64_t id = member_meta(g, t)->id;
+  struct gossip_msg ping = {.type = GMSG_PING, .seq = seq, .id = id,
+                            .from = self_id(g), .from_addr = *self_addr(g)};
+  g->out.len = 0;
+  if (msg_encode(&g->out, &ping)) return;
+  if (g->cfg.lifeguard && g->m[t].state == DC_GOSSIP_SUSPECT) {
+    struct gossip_msg s = {.type = GMSG_SUSPECT, .id = id,
+                           .incarnation = g->m[t].incarnation, .from = self_id(g)};
+    msg_encode(&g->out, &s);
+  }
+  gossip_send_packet(g, &member_meta(g, t)->addr);
+}
+
 static void probe_start(struct dc_gossip *g, int64_t now_ms) {
   struct gossip_probe *p = &g->probe;
   memset(p, 0, sizeof *p);
@@ -51,18 +68,13 @@ static void probe_start(struct dc_gossip *g, int64_t now_ms) {
   p->timeout_at = now_ms + gossip_scaled(g, g->cfg.probe_timeout_ms);
   p->end_at = g->next_probe_ms;
   g->stats.probes++;
-  struct gossip_msg ping = {.type = GMSG_PING, .seq = p->seq, .id = p->target_id,
-                            .from = self_id(g), .from_addr = *self_addr(g)};
-  g->out.len = 0;
-  if (msg_encode(&g->out, &ping)) return;
-  /* Lifeguard's buddy system: a suspect hears of its suspicion first, in
-   * the probe itself, so it can refute at once. */
-  if (g->cfg.lifeguard && g->m[t].state == DC_GOSSIP_SUSPECT) {
-    struct gossip_msg s = {.type = GMSG_SUSPECT, .id = p->target_id,
-                           .incarnation = g->m[t].incarnation, .from = self_id(g)};
-    msg_encode(&g->out, &s);
-  }
-  gossip_send_packet(g, &member_meta(g, t)->addr);
+  send_ping(g, t, p->seq);
+}
+
+void probe_check(struct dc_gossip *g, uint32_t t) {
+  if (g->left) return;
+  g->stats.suspicion_checks++;
+  send_ping(g, t, ++g->seq);
 }
 
 static void probe_indirect(struct dc_gossip *g, int64_t now_ms) {
@@ -94,6 +106,13 @@ static void probe_indirect(struct dc_gossip *g, int64_t now_ms) {
   }
 }
 
+static void settle_late_nacks(struct dc_gossip *g) {
+  if (!g->late_nacks.due) return;
+  g->late_nacks.due = 0;
+  if (g->late_nacks.nacks < g->late_nacks.expected)
+    gossip_awareness_delta(g, (int)(g->late_nacks.expected - g->late_nacks.nacks));
+}
+
 static void probe_fail(struct dc_gossip *g, int64_t now_ms) {
   struct gossip_probe *p = &g->probe;
   p->active = false;
@@ -108,7 +127,15 @@ static void probe_fail(struct dc_gossip *g, int64_t now_ms) {
     /* With nacking peers, only missing nacks count against us: the peers
      * answered, so a silent target is its fault, not ours. */
     if (p->expected_nacks > 0) {
-      if (p->nacks < p->expected_nacks) gossip_awareness_delta(g, (int)(p->expected_nacks - p->nacks));
+      /* A nack leaves its peer 80% of the probe timeout after our request
+       * reached it, so at wide-area latencies it lands after the interval
+       * ends: missing nacks are counted one probe timeout later, and a
+       * nack that was merely late is not held against us. */
+      settle_late_nacks(g);
+      g->late_nacks.seq = p->seq;
+      g->late_nacks.expected = p->expected_nacks;
+      g->late_nacks.nacks = p->nacks;
+      g->late_nacks.due = now_ms + gossip_scaled(g, g->cfg.probe_timeout_ms);
     } else {
       gossip_awareness_delta(g, 1);
     }
@@ -158,6 +185,7 @@ static void forward_tick(struct dc_gossip *g, int64_t now_ms) {
 void probe_tick(struct dc_gossip *g, int64_t now_ms) {
   if (g->left) return;
   forward_tick(g, now_ms);
+  if (g->late_nacks.due && now_ms >= g->late_nacks.due) settle_late_nacks(g);
   struct gossip_probe *p = &g->probe;
   if (p->active && !p->acked && !p->indirect && now_ms >= p->timeout_at) probe_indirect(g, now_ms);
   if (p->active && !p->acked && now_ms >= p->end_at) probe_fail(g, now_ms);
@@ -175,6 +203,7 @@ int64_t probe_next_deadline(const struct dc_gossip *g) {
   int64_t t = g->next_probe_ms;
   if (g->next_gossip_ms < t) t = g->next_gossip_ms;
   if (g->next_pp_ms < t) t = g->next_pp_ms;
+  if (g->late_nacks.due && g->late_nacks.due < t) t = g->late_nacks.due;
   const struct gossip_probe *p = &g->probe;
   if (p->active && !p->acked) {
     if (!p->indirect && p->timeout_at < t) t = p->timeout_at;
@@ -192,7 +221,16 @@ void probe_on_ping(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_
   if (m->id != self_id(g) || g->left) return;
   struct gossip_msg ack = {.type = GMSG_ACK, .seq = m->seq, .has_coord = true,
                            .coord = g->coord};
-  send_msg(g, &m->from_addr, &ack);
+  g->out.len = 0;
+  if (msg_encode(&g->out, &ack)) return;
+  /* The pinger holds us at an old incarnation (it missed our refutation):
+   * the answer carries the current one, ahead of any queued update. */
+  if (g->stale_accused) {
+    struct gossip_msg a;
+    state_self_alive(g, &a);
+    msg_encode(&g->out, &a);
+  }
+  gossip_send_packet(g, &m->from_addr);
   (void)now_ms;
 }
 
@@ -238,6 +276,9 @@ void probe_on_ack(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_m
 void probe_on_nack(struct dc_gossip *g, const struct gossip_msg *m) {
   struct gossip_probe *p = &g->probe;
   if (p->active && p->indirect && m->seq == p->seq && p->nacks < p->expected_nacks) p->nacks++;
+  else if (g->late_nacks.due && m->seq == g->late_nacks.seq &&
+           g->late_nacks.nacks < g->late_nacks.expected)
+    g->late_nacks.nacks++;
 }
 
 void probe_on_stream_ping(struct dc_gossip *g, const struct gossip_msg *m) {

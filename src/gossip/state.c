@@ -28,6 +28,12 @@ static void queue_and_emit(struct dc_gossip *g, const struct gossip_msg *m) {
   bcast_queue(g, m);
 }
 
+void state_self_alive(const struct dc_gossip *g, struct gossip_msg *out) {
+  const struct gossip_meta *e = member_meta(g, g->self);
+  *out = (struct gossip_msg){.type = GMSG_ALIVE, .id = e->id, .incarnation = g->incarnation,
+                             .addr = e->addr, .tags = e->tags, .tags_len = e->tags_len};
+}
+
 void state_refute(struct dc_gossip *g, uint32_t accused_inc, int64_t now_ms) {
   if (g->left) return;
   g->incarnation = (accused_inc >= g->incarnation ? accused_inc : g->incarnation) + 1;
@@ -35,11 +41,17 @@ void state_refute(struct dc_gossip *g, uint32_t accused_inc, int64_t now_ms) {
   g->stats.refutations++;
   /* Lifeguard: being suspected is a hint that we are the slow one. */
   if (g->cfg.lifeguard) gossip_awareness_delta(g, 1);
-  const struct gossip_meta *e = member_meta(g, g->self);
-  struct gossip_msg a = {.type = GMSG_ALIVE, .id = e->id, .incarnation = g->incarnation,
-                         .addr = e->addr, .tags = e->tags, .tags_len = e->tags_len};
+  struct gossip_msg a;
+  state_self_alive(g, &a);
   queue_and_emit(g, &a);
   (void)now_ms;
+}
+
+/* Whoever sent this packet holds us suspect or dead at an incarnation we
+ * have already refuted; if the packet is a ping, its ack carries the
+ * current one (probe_on_ping). */
+static void note_stale_accusation(struct dc_gossip *g) {
+  if (g->cfg.lifeguard && g->cfg.suspicion_checks) g->stale_accused = true;
 }
 
 void state_alive(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms,
@@ -117,6 +129,10 @@ static void susp_start(struct dc_gossip *g, uint32_t i, const struct gossip_msg 
     s->k = 0;
   }
   s->deadline_ms = now_ms + dc_gossip_suspicion_timeout_ms(0, s->k, s->min_ms, s->max_ms);
+  /* Without its confirmations by the minimum timeout, a suspicion is more
+   * likely one whose refutation we missed than a crash: ask the suspect. */
+  s->check_ms = g->cfg.lifeguard && g->cfg.suspicion_checks && s->k ? now_ms + s->min_ms
+                                                                       : INT64_MAX;
   g->m[i].susp = g->nsusp++;
 }
 
@@ -135,6 +151,7 @@ static bool susp_confirm(struct dc_gossip *g, struct gossip_susp *s, uint64_t fr
 void state_suspect(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms) {
   if (m->id == member_meta(g, g->self)->id) {
     if (m->incarnation >= g->incarnation) state_refute(g, m->incarnation, now_ms);
+    else note_stale_accusation(g);
     return;
   }
   uint32_t i = member_find(g, m->id);
@@ -169,6 +186,8 @@ void state_dead(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms)
   if (m->id == self_id) {
     if (m->from != self_id && m->incarnation >= g->incarnation)
       state_refute(g, m->incarnation, now_ms);
+    else if (m->from != self_id)
+      note_stale_accusation(g);
     return;
   }
   uint32_t i = member_find(g, m->id);
@@ -177,6 +196,15 @@ void state_dead(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms)
   if (m->incarnation < mb->incarnation) return;
   if (mb->state == DC_GOSSIP_DEAD || mb->state == DC_GOSSIP_LEFT) return;
   mark_dead(g, i, m, now_ms, false);
+}
+
+/* When the suspicion check of sp is due (suspicion_checks). */
+static int64_t susp_check_at(const struct dc_gossip *g, const struct gossip_susp *sp) {
+  if (sp->n < sp->k || sp->check_ms == INT64_MAX) return sp->check_ms;
+  /* Confirmed: the timer fires at the minimum; the last check goes one
+   * probe timeout ahead of it so that an answer can still arrive. */
+  int64_t t = sp->deadline_ms - g->cfg.probe_timeout_ms;
+  return t < sp->start_ms ? sp->start_ms : t;
 }
 
 void state_tick(struct dc_gossip *g, int64_t now_ms) {
@@ -194,11 +222,24 @@ void state_tick(struct dc_gossip *g, int64_t now_ms) {
              (unsigned long long)d.id, d.incarnation);
     mark_dead(g, i, &d, now_ms, true); /* removes sp: s now holds another */
   }
+  for (uint32_t s = 0; s < g->nsusp; s++) {
+    struct gossip_susp *sp = &g->susp[s];
+    if (susp_check_at(g, sp) > now_ms) continue;
+    /* Unconfirmed: again every half minimum timeout, as a check or its
+     * answer may be lost. Confirmed: once, just before the timer fires. */
+    if (sp->n < sp->k) sp->check_ms = now_ms + (sp->min_ms / 2 > 1 ? sp->min_ms / 2 : 1);
+    else sp->check_ms = INT64_MAX;
+    probe_check(g, sp->member);
+  }
 }
 
 int64_t state_next_deadline(const struct dc_gossip *g) {
   int64_t t = INT64_MAX;
-  for (uint32_t s = 0; s < g->nsusp; s++)
-    if (g->susp[s].deadline_ms < t) t = g->susp[s].deadline_ms;
+  for (uint32_t s = 0; s < g->nsusp; s++) {
+    const struct gossip_susp *sp = &g->susp[s];
+    if (sp->deadline_ms < t) t = sp->deadline_ms;
+    int64_t c = susp_check_at(g, sp);
+    if (c < t) t = c;
+  }
   return t;
 }

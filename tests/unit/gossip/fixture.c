@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "gossip/gossip_int.h"
+#include "tests/lib/testlib.h"
 
 void fx_addr(uint32_t i, struct dc_gossip_addr *a) {
   memset(a, 0, sizeof *a);
@@ -160,4 +162,11 @@ int fx_state(struct fx *fx, uint32_t at, uint32_t about) {
   struct dc_gossip_member_info mi;
   if (dc_gossip_member_get(fx->n[at].g, about + 1, &mi)) return -1;
   return mi.state;
+}
+
+void fx_recv(struct fx *fx, uint32_t to, const struct gossip_msg *m) {
+  struct dc_buf b = {0};
+  assert_int_equal(msg_encode(&b, m), DC_OK);
+  assert_int_equal(dc_gossip_recv(fx->n[to].g, b.data, b.len, fx->now), DC_OK);
+  dc_buf_free(&b);
 }

@@ -62,5 +62,8 @@ void fx_deliver_all(struct fx *fx);
 void fx_run(struct fx *fx, int64_t ms);
 void fx_addr(uint32_t i, struct dc_gossip_addr *a);
 int fx_state(struct fx *fx, uint32_t at, uint32_t about);
+struct gossip_msg;
+/* Node to receives one message, as a packet of its own, now. */
+void fx_recv(struct fx *fx, uint32_t to, const struct gossip_msg *m);
 
 #endif

@@ -13,15 +13,11 @@
 void gossip_wire_tests(const struct CMUnitTest **t, size_t *n);
 void gossip_tcpping_tests(const struct CMUnitTest **t, size_t *n);
 void gossip_schedule_tests(const struct CMUnitTest **t, size_t *n);
+void gossip_suspicion_tests(const struct CMUnitTest **t, size_t *n);
 
 static struct fx fx;
 
-static void send_to(uint32_t to, const struct gossip_msg *m) {
-  struct dc_buf b = {0};
-  assert_int_equal(msg_encode(&b, m), DC_OK);
-  assert_int_equal(dc_gossip_recv(fx.n[to].g, b.data, b.len, fx.now), DC_OK);
-  dc_buf_free(&b);
-}
+static void send_to(uint32_t to, const struct gossip_msg *m) { fx_recv(&fx, to, m); }
 
 static void test_suspicion_min_ms(void **st) {
   (void)st;
@@ -426,9 +422,13 @@ int main(void) {
   const struct CMUnitTest *sched;
   size_t nsched;
   gossip_schedule_tests(&sched, &nsched);
+  const struct CMUnitTest *susp;
+  size_t nsusp;
+  gossip_suspicion_tests(&susp, &nsusp);
   int rc = cmocka_run_group_tests_name("gossip core", core, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip wire", wire, nwire, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip tcp fallback", tcp, ntcp, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip probe schedule", sched, nsched, NULL, NULL);
+  rc |= _cmocka_run_group_tests("gossip suspicion checks", susp, nsusp, NULL, NULL);
   return rc;
 }
