@@ -60,10 +60,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--no-tcp-ping")) opts.tcp_ping = false;
     else if (!strcmp(argv[i], "--shuffled")) opts.coordinated = false;
     else if (!strcmp(argv[i], "--swim-coordinated")) opts.swim_coordinated = true;
+    else if (!strcmp(argv[i], "--no-suspicion-checks")) opts.suspicion_checks = false;
     else {
       fprintf(stderr, "usage: bench_gossip [--max-members N] [--fp-members N] [--seed S] [--duration S]\n"
                       "                    [--loss-duration S] [--only fp|scale|steady] [--no-tcp-ping]\n"
-                      "                    [--shuffled] [--swim-coordinated]\n");
+                      "                    [--shuffled] [--swim-coordinated] [--no-suspicion-checks]\n");
       return 2;
     }
   }
@@ -90,6 +91,7 @@ int main(int argc, char **argv) {
   printf("# probe targets: lifeguard %s; swim %s\n",
          opts.coordinated ? "coordinated rounds" : "shuffled round-robin",
          opts.swim_coordinated ? "coordinated rounds" : "shuffled round-robin (memberlist's)");
+  printf("# lifeguard suspicion checks %s\n", opts.suspicion_checks ? "on" : "off");
   char what[80];
   if (fp) {
   printf("%-40s %8s %8s %9s %8s  %s\n", "false positives", "lifeguard", "swim", "ratio", "target", "");

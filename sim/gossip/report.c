@@ -34,6 +34,7 @@ void simg_opts_default(struct simg_opts *o) {
   o->updates = 10;
   o->tcp_ping = true;
   o->coordinated = true;
+  o->suspicion_checks = true;
 }
 
 /* The plain-SWIM run of the same scenario decides validity. */

@@ -282,6 +282,7 @@ static int setup(struct sim *s, bool lifeguard, struct dc_gossip_dir *dir) {
   /* The issue's baseline is memberlist's defaults, whose probe order is a
    * shuffled round-robin per member; the coordinated rounds are ours. */
   cfg.coordinated_probes = lifeguard ? s->o->coordinated : s->o->swim_coordinated;
+  cfg.suspicion_checks = s->o->suspicion_checks;
   for (uint32_t i = 0; i < n; i++) {
     struct node *nd = &s->nodes[i];
     nd->s = s;

@@ -30,6 +30,8 @@ struct simg_opts {
                              round-robin, as before */
   bool swim_coordinated;  /* plain SWIM too (default off: the baseline keeps
                              memberlist's shuffled round-robin) */
+  bool suspicion_checks;  /* Lifeguard's suspicion checks (default on, the
+                             core's default) */
   bool daemon_timing;     /* Lifeguard runs with the daemon's fast timing
                              (dc_gossip_config_daemon(c, true)); plain SWIM keeps
                              memberlist's defaults, the issue's baseline */

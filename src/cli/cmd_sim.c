@@ -12,7 +12,7 @@ static int sim_gossip(int argc, char **argv) {
   simg_opts_default(&o);
   double loss = -1;
   const char *scenario = NULL;
-  bool json = false, no_tcp_ping = false;
+  bool json = false, no_tcp_ping = false, shuffled = false, no_checks = false;
   const char *timing = "lan";
   uint64_t seed = o.seed;
   const struct opt opts[] = {
@@ -24,6 +24,9 @@ static int sim_gossip(int argc, char **argv) {
       {"duration", OPT_F64, &o.measure_s, "measured virtual seconds (default 120)"},
       {"timing", OPT_STR, &timing, "lifeguard's timing: lan (memberlist's, default) or fast (the daemon's --gossip-timing fast: 500/250 ms probes)"},
       {"no-tcp-ping", OPT_BOOL, &no_tcp_ping, "both protocols without memberlist's TCP fallback ping (default: with it, as memberlist's defaults)"},
+      {"shuffled", OPT_BOOL, &shuffled, "lifeguard on memberlist's shuffled round-robin instead of coordinated probe rounds"},
+      {"swim-coordinated", OPT_BOOL, &o.swim_coordinated, "plain SWIM on the coordinated probe rounds too (default: memberlist's order)"},
+      {"no-suspicion-checks", OPT_BOOL, &no_checks, "lifeguard without suspicion checks (docs/gossip.md)"},
       {"json", OPT_BOOL, &json, "machine-readable JSON output"},
   };
   char *pos[1];
@@ -38,6 +41,8 @@ static int sim_gossip(int argc, char **argv) {
   }
   o.daemon_timing = !strcmp(timing, "fast");
   o.tcp_ping = !no_tcp_ping;
+  o.coordinated = !shuffled;
+  o.suspicion_checks = !no_checks;
   if (loss != -1 && (loss < 0 || loss >= 1)) {
     fprintf(stderr, "error: --loss must be in [0, 1)\n");
     return 2;
