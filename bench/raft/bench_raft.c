@@ -8,7 +8,11 @@
  *   - snapshot time against database size (the pause c-raft takes on the
  *     loop), and restore time, against the election timeout;
  *   - CPU time per command (all threads of the process: less noisy than
- *     the rate on a shared machine) and how large the batches were.
+ *     the rate on a shared machine) and how large the batches were;
+ *   - with 256 in flight, the length of a round (results come back in
+ *     bursts, one per commit; a round is the time between two bursts): the
+ *     median, and the rounds longer than 3 medians (stalls: snapshots,
+ *     segment changes, a descheduled thread) with their total time.
  *
  * The three raft servers run in one process but each on its own thread and
  * loop (as three processes would, minus the process boundary), talking TCP
@@ -139,7 +143,37 @@ static int cmp_u64(const void *a, const void *b) {
 struct figures {
   double per_s, p50_ms, p99_ms;
   double cpu_us; /* process CPU per command */
+  double round_ms, stall_ms; /* median round; time in stalled rounds */
+  size_t rounds, stalls;
 };
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Rounds from completion times (ns, sorted): results closer than 0.3 ms
+ * belong to the same burst. */
+static void rounds_of(const uint64_t *done, size_t n, struct figures *f) {
+  double *gap = calloc(n, sizeof *gap);
+  size_t g = 0;
+  for (size_t i = 1; i < n; i++)
+    if (done[i] - done[i - 1] > 300000) gap[g++] = (double)(done[i] - done[i - 1]) / 1e6;
+  f->rounds = g;
+  if (g) {
+    double *sorted = calloc(g, sizeof *sorted);
+    memcpy(sorted, gap, g * sizeof *gap);
+    qsort(sorted, g, sizeof *sorted, cmp_double);
+    f->round_ms = sorted[g / 2];
+    free(sorted);
+    for (size_t i = 0; i < g; i++)
+      if (gap[i] > 3 * f->round_ms) {
+        f->stalls++;
+        f->stall_ms += gap[i];
+      }
+  }
+  free(gap);
+}
 
 static double cpu_s(void) {
   struct rusage u;
@@ -160,9 +194,16 @@ static struct figures measure(struct dc_log *log, uv_loop_t *loop, struct dc_buf
   uv_run(loop, UV_RUN_DEFAULT);
   double secs = (double)(uv_hrtime() - t0) / 1e9;
   double cpu = cpu_s() - c0;
+  struct figures f = {.cpu_us = cpu * 1e6 / (double)n};
+  uint64_t *done = calloc(n, sizeof *done);
+  for (size_t i = 0; i < n; i++) done[i] = r.t0[i] + r.lat[i];
+  qsort(done, n, sizeof *done, cmp_u64);
+  rounds_of(done, n, &f);
+  free(done);
   qsort(r.lat, n, sizeof *r.lat, cmp_u64);
-  struct figures f = {(double)n / secs, (double)r.lat[n / 2] / 1e6,
-                      (double)r.lat[(n * 99) / 100] / 1e6, cpu * 1e6 / (double)n};
+  f.per_s = (double)n / secs;
+  f.p50_ms = (double)r.lat[n / 2] / 1e6;
+  f.p99_ms = (double)r.lat[(n * 99) / 100] / 1e6;
   if (r.failed) fprintf(stderr, "warning: %zu commands rejected\n", r.failed);
   free(r.t0);
   free(r.lat);
@@ -402,7 +443,7 @@ int main(int argc, char **argv) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   struct dc_buf *cmds = calloc(n, sizeof *cmds);
   encode_stream(cmds, n);
-  struct figures lt = {1, 1, 1, 1}, ls = {1, 1, 1, 1}, rt, rs;
+  struct figures lt = {.per_s = 1, .p50_ms = 1, .p99_ms = 1, .cpu_us = 1}, ls = lt, rt, rs;
   bool raft_only = argc > 2 && !strcmp(argv[2], "raft-only");
   if (!raft_only) bench_local(cmds, n, &lt, &ls);
   bench_raft(cmds, n, &rt, &rs);
@@ -412,6 +453,12 @@ int main(int argc, char **argv) {
          "\"raft3_cpu_us_per_cmd\":%.1f,\"cpu_ratio\":%.2f}\n",
          n, WINDOW, lt.per_s, rt.per_s, rt.per_s / lt.per_s, lt.cpu_us, rt.cpu_us,
          rt.cpu_us / lt.cpu_us);
+  printf("{\"bench\":\"round_times\",\"window\":%d,\"local_rounds\":%zu,"
+         "\"local_round_ms\":%.2f,\"local_stalls\":%zu,\"local_stall_ms\":%.0f,"
+         "\"raft3_rounds\":%zu,\"raft3_round_ms\":%.2f,\"raft3_stalls\":%zu,"
+         "\"raft3_stall_ms\":%.0f}\n",
+         WINDOW, lt.rounds, lt.round_ms, lt.stalls, lt.stall_ms, rt.rounds, rt.round_ms,
+         rt.stalls, rt.stall_ms);
   printf("{\"bench\":\"commit_latency\",\"window\":%d,\"local_p50_ms\":%.3f,"
          "\"local_p99_ms\":%.3f,\"raft3_p50_ms\":%.3f,\"raft3_p99_ms\":%.3f}\n",
          WINDOW, lt.p50_ms, lt.p99_ms, rt.p50_ms, rt.p99_ms);
