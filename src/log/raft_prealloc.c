@@ -24,6 +24,7 @@
  * the same correct, slower-to-allocate behaviour. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,6 +51,7 @@ static int zero_fill(int fd, off_t from, off_t to) {
 
 int posix_fallocate(int fd, off_t offset, off_t len) {
   if (offset < 0 || len <= 0) return EINVAL;
+  if (len > INT64_MAX - offset) return EFBIG;
   struct stat st;
   if (fstat(fd, &st) != 0) return errno;
   bool reserved = fallocate(fd, 0, offset, len) == 0;

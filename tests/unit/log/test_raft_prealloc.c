@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,6 +138,7 @@ static void test_bad_arguments(void **state) {
   int fd = scratch_file(dir, path, "b", O_RDWR);
   assert_int_equal(posix_fallocate(fd, 0, 0), EINVAL);
   assert_int_equal(posix_fallocate(fd, -1, 10), EINVAL);
+  assert_int_equal(posix_fallocate(fd, 10, INT64_MAX), EFBIG);
   close(fd);
   assert_int_equal(posix_fallocate(fd, 0, 10), EBADF);
   fd = open(path, O_RDONLY);
