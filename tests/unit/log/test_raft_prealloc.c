@@ -6,13 +6,10 @@
  * descriptors fail as the standard says. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fiemap.h>
-#include <linux/fs.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,26 +17,6 @@
 #include "tests/lib/testlib.h"
 
 #define MIB ((off_t)1 << 20)
-
-/* 1 if some extent of fd is unwritten, 0 if none, -1 if the file system
- * cannot tell (no FIEMAP). */
-static int has_unwritten(int fd) {
-  enum { N = 64 };
-  struct fiemap *fm = calloc(1, sizeof *fm + N * sizeof(struct fiemap_extent));
-  assert_non_null(fm);
-  fm->fm_length = FIEMAP_MAX_OFFSET;
-  fm->fm_flags = FIEMAP_FLAG_SYNC;
-  fm->fm_extent_count = N;
-  int out = 0;
-  if (ioctl(fd, FS_IOC_FIEMAP, fm) != 0) {
-    out = -1;
-  } else {
-    for (unsigned i = 0; i < fm->fm_mapped_extents; i++)
-      if (fm->fm_extents[i].fe_flags & FIEMAP_EXTENT_UNWRITTEN) out = 1;
-  }
-  free(fm);
-  return out;
-}
 
 static bool all_zero(int fd, off_t from, off_t to) {
   static uint8_t buf[64 * 1024];
@@ -75,7 +52,7 @@ static void test_new_segment_is_written(void **state) {
   assert_int_equal(fstat(fd, &st), 0);
   assert_int_equal(st.st_size, len);
   assert_true(st.st_blocks * 512 >= len);
-  int unwritten = has_unwritten(fd);
+  int unwritten = dc_test_unwritten_extents(fd);
   if (unwritten < 0)
     fprintf(stderr, "note: no FIEMAP here, extent state not checked\n");
   else
