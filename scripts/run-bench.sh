@@ -9,7 +9,7 @@ echo "# httpd: REST handoff to the loop vs answering in the MHD thread"
 "$B/bench/httpd/bench_httpd"
 echo "# end to end: 1000 tiny tasks through the whole path; submit-to-start"
 DC_BIN="$B/deepcloud" python3 bench/e2e/bench_e2e.py "$B/bench/sandbox/bench_sandbox"
-echo "# raft: 3 replicas vs the local log (throughput, commit latency), snapshot time vs state size"
+echo "# raft: 3 replicas vs the local log (throughput at 256 in flight and a sweep of larger windows, round times, commit latency), snapshot time vs state size"
 "$B/bench/raft/bench_raft" 20000
 echo "# raft failover: 3 masters as real processes, 10 leader kills, then 60 s of steady load"
 DC_BIN="$B/deepcloud" python3 bench/raft/bench_failover.py 10 60

@@ -8,7 +8,13 @@
  *   - snapshot time against database size (the pause c-raft takes on the
  *     loop), and restore time, against the election timeout;
  *   - CPU time per command (all threads of the process: less noisy than
- *     the rate on a shared machine) and how large the batches were.
+ *     the rate on a shared machine) and how large the batches were;
+ *   - with 256 in flight, the length of a round (results come back in
+ *     bursts, one per commit; a round is the time between two bursts): the
+ *     median, and the rounds longer than 3 medians (stalls: snapshots,
+ *     segment changes, a descheduled thread) with their total time;
+ *   - after those, the same on both back ends with 1024 and 4096 in flight
+ *     (raft_vs_local_window), beside the figures above, not instead.
  *
  * The three raft servers run in one process but each on its own thread and
  * loop (as three processes would, minus the process boundary), talking TCP
@@ -37,6 +43,11 @@
 
 #define WINDOW 256
 #define NODES 64
+/* More in flight, measured after the figures above on the same logs: at a
+ * fixed window a closed loop's rate is the window over one round, so
+ * these show what a larger offered load gets from each back end. */
+static const size_t g_sweep[] = {1024, 4096};
+#define NSWEEP (sizeof g_sweep / sizeof g_sweep[0])
 
 struct server {
   pthread_t t;
@@ -139,7 +150,37 @@ static int cmp_u64(const void *a, const void *b) {
 struct figures {
   double per_s, p50_ms, p99_ms;
   double cpu_us; /* process CPU per command */
+  double round_ms, stall_ms; /* median round; time in stalled rounds */
+  size_t rounds, stalls;
 };
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Rounds from completion times (ns, sorted): results closer than 0.3 ms
+ * belong to the same burst. */
+static void rounds_of(const uint64_t *done, size_t n, struct figures *f) {
+  double *gap = calloc(n, sizeof *gap);
+  size_t g = 0;
+  for (size_t i = 1; i < n; i++)
+    if (done[i] - done[i - 1] > 300000) gap[g++] = (double)(done[i] - done[i - 1]) / 1e6;
+  f->rounds = g;
+  if (g) {
+    double *sorted = calloc(g, sizeof *sorted);
+    memcpy(sorted, gap, g * sizeof *gap);
+    qsort(sorted, g, sizeof *sorted, cmp_double);
+    f->round_ms = sorted[g / 2];
+    free(sorted);
+    for (size_t i = 0; i < g; i++)
+      if (gap[i] > 3 * f->round_ms) {
+        f->stalls++;
+        f->stall_ms += gap[i];
+      }
+  }
+  free(gap);
+}
 
 static double cpu_s(void) {
   struct rusage u;
@@ -160,9 +201,16 @@ static struct figures measure(struct dc_log *log, uv_loop_t *loop, struct dc_buf
   uv_run(loop, UV_RUN_DEFAULT);
   double secs = (double)(uv_hrtime() - t0) / 1e9;
   double cpu = cpu_s() - c0;
+  struct figures f = {.cpu_us = cpu * 1e6 / (double)n};
+  uint64_t *done = calloc(n, sizeof *done);
+  for (size_t i = 0; i < n; i++) done[i] = r.t0[i] + r.lat[i];
+  qsort(done, n, sizeof *done, cmp_u64);
+  rounds_of(done, n, &f);
+  free(done);
   qsort(r.lat, n, sizeof *r.lat, cmp_u64);
-  struct figures f = {(double)n / secs, (double)r.lat[n / 2] / 1e6,
-                      (double)r.lat[(n * 99) / 100] / 1e6, cpu * 1e6 / (double)n};
+  f.per_s = (double)n / secs;
+  f.p50_ms = (double)r.lat[n / 2] / 1e6;
+  f.p99_ms = (double)r.lat[(n * 99) / 100] / 1e6;
   if (r.failed) fprintf(stderr, "warning: %zu commands rejected\n", r.failed);
   free(r.t0);
   free(r.lat);
@@ -184,7 +232,7 @@ static void migrate(struct dc_log *log, uv_loop_t *loop) {
 static void closed(void *ud) { *(bool *)ud = true; }
 
 static void bench_local(struct dc_buf *cmds, size_t n, struct figures *tput,
-                        struct figures *seq) {
+                        struct figures *seq, struct figures sweep[NSWEEP]) {
   char path[600];
   snprintf(path, sizeof path, "%s/local.db", g_root);
   struct dc_fsm *f;
@@ -197,6 +245,7 @@ static void bench_local(struct dc_buf *cmds, size_t n, struct figures *tput,
   migrate(log, &loop);
   *tput = measure(log, &loop, cmds, n, WINDOW);
   *seq = measure(log, &loop, cmds, n / 10, 1);
+  for (size_t k = 0; k < NSWEEP; k++) sweep[k] = measure(log, &loop, cmds, n, g_sweep[k]);
   bool done = false;
   log->ops->close(log, closed, &done);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -249,7 +298,7 @@ static void change_cb(void *ud, int status, const char *msg) {
 }
 
 static void bench_raft(struct dc_buf *cmds, size_t n, struct figures *tput,
-                       struct figures *seq) {
+                       struct figures *seq, struct figures sweep[NSWEEP]) {
   struct server s[3] = {0};
   start_server(&s[0], 0, true);
   while (!s[0].leader_ready) uv_run(&s[0].loop, UV_RUN_ONCE);
@@ -263,6 +312,8 @@ static void bench_raft(struct dc_buf *cmds, size_t n, struct figures *tput,
   migrate(s[0].log, &s[0].loop);
   *tput = measure(s[0].log, &s[0].loop, cmds, n, WINDOW);
   *seq = measure(s[0].log, &s[0].loop, cmds, n / 10, 1);
+  for (size_t k = 0; k < NSWEEP; k++)
+    sweep[k] = measure(s[0].log, &s[0].loop, cmds, n, g_sweep[k]);
   dc_log_raft_stats(s[0].log, &s[0].st);
   printf("{\"bench\":\"raft_snapshots_during_run\",\"snapshots\":%llu,"
          "\"max_snapshot_ms\":%.2f,\"term\":%llu}\n",
@@ -274,7 +325,7 @@ static void bench_raft(struct dc_buf *cmds, size_t n, struct figures *tput,
     uv_loop_close(&s[i].loop);
     dc_fsm_close(s[i].fsm);
   }
-  /* Both runs together (window 256, then one at a time): raft_apply
+  /* All runs together (window 256, one at a time, the sweep): raft_apply
    * requests and their commands on the leader, SQLite commits and their
    * entries on every server. */
   for (int i = 0; i < 3; i++) {
@@ -402,16 +453,24 @@ int main(int argc, char **argv) {
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   struct dc_buf *cmds = calloc(n, sizeof *cmds);
   encode_stream(cmds, n);
-  struct figures lt = {1, 1, 1, 1}, ls = {1, 1, 1, 1}, rt, rs;
+  struct figures lt = {.per_s = 1, .p50_ms = 1, .p99_ms = 1, .cpu_us = 1}, ls = lt, rt, rs;
   bool raft_only = argc > 2 && !strcmp(argv[2], "raft-only");
-  if (!raft_only) bench_local(cmds, n, &lt, &ls);
-  bench_raft(cmds, n, &rt, &rs);
+  struct figures lsw[NSWEEP], rsw[NSWEEP];
+  for (size_t k = 0; k < NSWEEP; k++) lsw[k] = lt;
+  if (!raft_only) bench_local(cmds, n, &lt, &ls, lsw);
+  bench_raft(cmds, n, &rt, &rs, rsw);
   printf("{\"bench\":\"raft_vs_local\",\"commands\":%zu,\"window\":%d,"
          "\"local_per_s\":%.0f,\"raft3_per_s\":%.0f,\"throughput_ratio\":%.3f,"
          "\"target_ratio\":0.5,\"local_cpu_us_per_cmd\":%.1f,"
          "\"raft3_cpu_us_per_cmd\":%.1f,\"cpu_ratio\":%.2f}\n",
          n, WINDOW, lt.per_s, rt.per_s, rt.per_s / lt.per_s, lt.cpu_us, rt.cpu_us,
          rt.cpu_us / lt.cpu_us);
+  printf("{\"bench\":\"round_times\",\"window\":%d,\"local_rounds\":%zu,"
+         "\"local_round_ms\":%.2f,\"local_stalls\":%zu,\"local_stall_ms\":%.0f,"
+         "\"raft3_rounds\":%zu,\"raft3_round_ms\":%.2f,\"raft3_stalls\":%zu,"
+         "\"raft3_stall_ms\":%.0f}\n",
+         WINDOW, lt.rounds, lt.round_ms, lt.stalls, lt.stall_ms, rt.rounds, rt.round_ms,
+         rt.stalls, rt.stall_ms);
   printf("{\"bench\":\"commit_latency\",\"window\":%d,\"local_p50_ms\":%.3f,"
          "\"local_p99_ms\":%.3f,\"raft3_p50_ms\":%.3f,\"raft3_p99_ms\":%.3f}\n",
          WINDOW, lt.p50_ms, lt.p99_ms, rt.p50_ms, rt.p99_ms);
@@ -419,6 +478,13 @@ int main(int argc, char **argv) {
          "\"local_p99_ms\":%.3f,\"raft3_p50_ms\":%.3f,\"raft3_p99_ms\":%.3f,"
          "\"raft3_p99_over_local\":%.2f,\"target_raft3_p99_ms\":5}\n",
          ls.p50_ms, ls.p99_ms, rs.p50_ms, rs.p99_ms, rs.p99_ms / ls.p99_ms);
+  for (size_t k = 0; k < NSWEEP; k++)
+    printf("{\"bench\":\"raft_vs_local_window\",\"window\":%zu,\"local_per_s\":%.0f,"
+           "\"raft3_per_s\":%.0f,\"throughput_ratio\":%.3f,\"local_cpu_us_per_cmd\":%.1f,"
+           "\"raft3_cpu_us_per_cmd\":%.1f,\"local_round_ms\":%.2f,\"raft3_round_ms\":%.2f,"
+           "\"raft3_p50_ms\":%.2f}\n",
+           g_sweep[k], lsw[k].per_s, rsw[k].per_s, rsw[k].per_s / lsw[k].per_s, lsw[k].cpu_us,
+           rsw[k].cpu_us, lsw[k].round_ms, rsw[k].round_ms, rsw[k].p50_ms);
   fflush(stdout);
   if (!raft_only) bench_snapshots();
   for (size_t i = 0; i < n; i++) dc_buf_free(&cmds[i]);

@@ -46,7 +46,7 @@ int cli_master(int argc, char **argv) {
       {"advertise-session", OPT_STR, &cfg.advertise_session, "host:port providers reach this master at (default LISTEN)"},
       {"raft-election-ms", OPT_U32, &cfg.raft_election_ms, "raft election timeout (default 300)"},
       {"raft-heartbeat-ms", OPT_U32, &cfg.raft_heartbeat_ms, "raft heartbeat (default 30)"},
-      {"raft-snapshot-threshold", OPT_U32, &cfg.raft_snapshot_threshold, "entries between snapshots (default 16384)"},
+      {"raft-snapshot-threshold", OPT_U32, &cfg.raft_snapshot_threshold, "entries between snapshots (default 65536)"},
       {"data-dir", OPT_STR, &cfg.data_dir, "where the state lives (default ./deepcloud-master)"},
       {"api-addr", OPT_STR, &api, "REST API host:port (default 127.0.0.1:8420)"},
       {"listen", OPT_STR, &listen, "provider sessions host:port (default 127.0.0.1:8421)"},

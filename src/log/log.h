@@ -109,7 +109,7 @@ struct dc_log_raft_config {
 
 #define DC_LOG_RAFT_ELECTION_MS 300
 #define DC_LOG_RAFT_HEARTBEAT_MS 30
-#define DC_LOG_RAFT_SNAPSHOT_THRESHOLD 16384
+#define DC_LOG_RAFT_SNAPSHOT_THRESHOLD 65536
 #define DC_LOG_RAFT_SNAPSHOT_TRAILING 4096
 /* Below glibc's mmap threshold (32 MiB, which raft.c keeps) a snapshot
  * reuses warm heap memory anyway; above it every image maps fresh pages. */
