@@ -175,7 +175,7 @@ int dc_gossip_recv(struct dc_gossip *g, const uint8_t *p, size_t n, int64_t now_
    * answer carries what the packet taught us (the refutation of a
    * suspicion it brought). memberlist (plain SWIM) answers in order. */
   bool pings_last = g->cfg.lifeguard && g->cfg.suspicion_checks;
-  g->stale_accused = false; /* a stream may have set it */
+  g->stale_accused = false; /* set by this packet only (a stream may have set it) */
   for (int pass = 0; pass < (pings_last ? 2 : 1); pass++) {
     dc_reader_init(&r, p, n);
     while (dc_reader_left(&r)) {
@@ -183,7 +183,6 @@ int dc_gossip_recv(struct dc_gossip *g, const uint8_t *p, size_t n, int64_t now_
       if (!pings_last || (m.type == GMSG_PING) == (pass == 1)) dispatch(g, &m, now_ms);
     }
   }
-  g->stale_accused = false;
   return DC_OK;
 }
 

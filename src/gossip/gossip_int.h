@@ -157,7 +157,7 @@ struct dc_gossip {
   bool left;
   uint32_t awareness;   /* Lifeguard health score, 0 = healthy */
   uint32_t seq;
-  bool stale_accused;   /* this packet accused us at an old incarnation */
+  bool stale_accused;   /* the packet being handled accused us at an old incarnation */
 
   struct gossip_member *m;
   uint32_t nm, cap_m;

@@ -129,8 +129,8 @@ static void susp_start(struct dc_gossip *g, uint32_t i, const struct gossip_msg 
     s->k = 0;
   }
   s->deadline_ms = now_ms + dc_gossip_suspicion_timeout_ms(0, s->k, s->min_ms, s->max_ms);
-  /* Without its confirmations by the minimum timeout, a suspicion is more
-   * likely one whose refutation we missed than a crash: ask the suspect. */
+  /* A suspicion still held near its end may be one whose refutation we
+   * missed: ask the suspect (state_tick, susp_check_at). */
   s->check_ms = g->cfg.lifeguard && g->cfg.suspicion_checks && s->k ? now_ms + s->min_ms
                                                                        : INT64_MAX;
   g->m[i].susp = g->nsusp++;
@@ -184,10 +184,9 @@ static void mark_dead(struct dc_gossip *g, uint32_t i, const struct gossip_msg *
 void state_dead(struct dc_gossip *g, const struct gossip_msg *m, int64_t now_ms) {
   uint64_t self_id = member_meta(g, g->self)->id;
   if (m->id == self_id) {
-    if (m->from != self_id && m->incarnation >= g->incarnation)
-      state_refute(g, m->incarnation, now_ms);
-    else if (m->from != self_id)
-      note_stale_accusation(g);
+    if (m->from == self_id) return; /* our own leave */
+    if (m->incarnation >= g->incarnation) state_refute(g, m->incarnation, now_ms);
+    else note_stale_accusation(g);
     return;
   }
   uint32_t i = member_find(g, m->id);
