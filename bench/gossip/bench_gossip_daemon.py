@@ -5,7 +5,7 @@ survivor (p50, p99) against HashiCorp memberlist's measured 10.8 s p99 on
 the same test (target: half of it), and bytes per member per second. It
 runs the end-to-end test, which does the work, and keeps its JSON lines.
 Usage: bench_gossip_daemon.py (DC_BIN=path/to/deepcloud; DC_GOSSIP_FAST=1
-for --gossip-fast instead of memberlist's default timing). A failed check
+for --gossip-fast instead of the default LAN timing). A failed check
 of the test (a false positive, say) makes the exit status non-zero."""
 import os
 import subprocess

@@ -52,7 +52,7 @@ json_t *simg_results_json(const struct simg_result *r, size_t n) {
     bool valid = valid_for(r, n, x->scenario);
     json_array_append_new(runs, json_pack(
         "{s:s, s:s, s:I, s:f, s:I, s:f, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:b, s:f,"
-        " s:I, s:I, s:f}",
+        " s:I, s:I, s:f, s:I, s:I}",
         "protocol", x->protocol, "scenario", x->scenario, "members", (json_int_t)x->members,
         "loss", x->loss, "false_positives", (json_int_t)x->false_positives,
         "false_positive_rate", x->false_positive_rate,
@@ -65,7 +65,9 @@ json_t *simg_results_json(const struct simg_result *r, size_t n) {
         "vivaldi_median_rel_error", x->vivaldi_median_rel_error,
         "suspicion_min_s", x->suspicion_min_s, "valid", valid, "wall_s", x->wall_s,
         "tcp_pings", (json_int_t)x->tcp_pings, "tcp_ping_saves", (json_int_t)x->tcp_ping_saves,
-        "tcp_ping_bytes_per_member_s", x->tcp_ping_bytes_per_member_s));
+        "tcp_ping_bytes_per_member_s", x->tcp_ping_bytes_per_member_s,
+        "spread_missed", (json_int_t)x->spread_missed,
+        "spread_missed_5s", (json_int_t)x->spread_missed_5s));
     if (!valid && !strcmp(x->protocol, "swim")) {
       char msg[200];
       snprintf(msg, sizeof msg,
@@ -79,15 +81,15 @@ json_t *simg_results_json(const struct simg_result *r, size_t n) {
 }
 
 void simg_print_table(FILE *f, const struct simg_result *r, size_t n) {
-  fprintf(f, "%-9s %-9s %6s %6s %7s %7s %7s %8s %8s %8s %9s %9s %7s %6s %8s %8s\n", "scenario",
-          "protocol", "N", "FP", "FPrate", "det50", "det99", "detall99", "spread99", "B/mbr/s",
-          "pp B/m/s", "starvedDD", "vivErr", "valid", "tcpPings", "tcpSaves");
+  fprintf(f, "%-9s %-9s %6s %6s %7s %7s %7s %8s %8s %7s %8s %9s %9s %7s %6s %8s %8s\n",
+          "scenario", "protocol", "N", "FP", "FPrate", "det50", "det99", "detall99", "spread99",
+          "miss5s", "B/mbr/s", "pp B/m/s", "starvedDD", "vivErr", "valid", "tcpPings", "tcpSaves");
   for (size_t i = 0; i < n; i++) {
     const struct simg_result *x = &r[i];
-    fprintf(f, "%-9s %-9s %6u %6llu %7.4f %7.2f %7.2f %8.2f %8.2f %8.1f %9.1f %9llu %7.3f %6s %8llu %8llu\n",
+    fprintf(f, "%-9s %-9s %6u %6llu %7.4f %7.2f %7.2f %8.2f %8.2f %7llu %8.1f %9.1f %9llu %7.3f %6s %8llu %8llu\n",
             x->scenario, x->protocol, x->members, (unsigned long long)x->false_positives,
             x->false_positive_rate, x->detect_p50_s, x->detect_p99_s, x->detect_all_p99_s,
-            x->spread_p99_s, x->bytes_per_member_s, x->pushpull_bytes_per_member_s,
+            x->spread_p99_s, (unsigned long long)x->spread_missed_5s, x->bytes_per_member_s, x->pushpull_bytes_per_member_s,
             (unsigned long long)x->starved_declared_dead, x->vivaldi_median_rel_error,
             valid_for(r, n, x->scenario) ? "yes" : "NO", (unsigned long long)x->tcp_pings,
             (unsigned long long)x->tcp_ping_saves);

@@ -38,7 +38,15 @@ struct node {
   uint64_t tcp_pings0, tcp_saves0; /* counters at the end of the warm-up */
 };
 
-struct update { uint32_t node, inc, seen, target; int64_t t_us, done_us; };
+/* A timed tag update: when 99% of the other members have it (done_us), and
+ * when each member got it (got_ms: 1 + ms after the update, 0: not yet), so
+ * the members dissemination left out are counted. */
+struct update {
+  uint32_t node, inc, seen, target;
+  int64_t t_us, done_us;
+  uint32_t *got_ms;
+};
+#define SPREAD_MISS_S 5
 
 struct sim {
   const struct simg_opts *o;
@@ -225,8 +233,9 @@ static void io_event(void *data, const struct dc_gossip_event *ev) {
   if (ev->type == DC_GOSSIP_EV_UPDATE || ev->type == DC_GOSSIP_EV_JOIN) {
     for (uint32_t k = 0; k < s->nupd; k++) {
       struct update *up = &s->upd[k];
-      if (up->node != u || !up->inc || ev->incarnation < up->inc || up->done_us >= 0) continue;
-      if (++up->seen >= up->target) up->done_us = s->now_us;
+      if (up->node != u || !up->inc || ev->incarnation < up->inc || up->got_ms[nd->idx]) continue;
+      up->got_ms[nd->idx] = 1 + (uint32_t)((s->now_us - up->t_us) / 1000);
+      if (++up->seen == up->target) up->done_us = s->now_us;
     }
   }
 }
@@ -265,24 +274,26 @@ static void plan_episodes(struct sim *s, struct node *nd, uint64_t *rng) {
   }
 }
 
+/* Plain SWIM is memberlist's defaults, shuffled round-robin included (the
+ * issue's baseline); Lifeguard is ours, the daemon's protocol. */
+static void sim_config(const struct simg_opts *o, bool lifeguard, struct dc_gossip_config *cfg) {
+  if (!lifeguard) {
+    dc_gossip_config_swim(cfg);
+    cfg->coordinated_probes = o->swim_coordinated;
+  } else {
+    dc_gossip_config_daemon(cfg, o->daemon_timing);
+    cfg->peer_coords = 0; /* the daemon's peer cache is a view, not protocol */
+    cfg->coordinated_probes = o->coordinated;
+    cfg->suspicion_checks = o->suspicion_checks;
+  }
+  cfg->tcp_ping = o->tcp_ping;
+}
+
 static int setup(struct sim *s, bool lifeguard, struct dc_gossip_dir *dir) {
   const uint32_t n = s->o->members;
   static const uint8_t tags[] = "role=provider;class=compute";
   struct dc_gossip_config cfg;
-  dc_gossip_config_default(&cfg);
-  if (lifeguard && s->o->daemon_timing) {
-    dc_gossip_config_daemon(&cfg, true);
-    cfg.peer_coords = 0; /* the daemon's peer cache is a view, not protocol */
-  }
-  if (!lifeguard) {
-    /* Plain SWIM with memberlist's defaults: the same core, Lifeguard off. */
-    cfg.lifeguard = false;
-  }
-  cfg.tcp_ping = s->o->tcp_ping;
-  /* The issue's baseline is memberlist's defaults, whose probe order is a
-   * shuffled round-robin per member; the coordinated rounds are ours. */
-  cfg.coordinated_probes = lifeguard ? s->o->coordinated : s->o->swim_coordinated;
-  cfg.suspicion_checks = s->o->suspicion_checks;
+  sim_config(s->o, lifeguard, &cfg);
   for (uint32_t i = 0; i < n; i++) {
     struct node *nd = &s->nodes[i];
     nd->s = s;
@@ -474,6 +485,14 @@ static void measure(struct sim *s, bool lifeguard, struct simg_result *r) {
                                   : (double)(s->upd[k].done_us - s->upd[k].t_us) / 1e6;
   r->spread_p99_s = simg_percentile(sp, s->nupd, 0.5);
   dc_free(sp);
+  for (uint32_t k = 0; k < s->nupd; k++) {
+    for (uint32_t i = 0; i < n; i++) {
+      uint32_t got = s->upd[k].got_ms[i];
+      if (i == s->upd[k].node || s->nodes[i].crashed) continue;
+      if (!got) r->spread_missed++;
+      if (!got || got > SPREAD_MISS_S * 1000) r->spread_missed_5s++;
+    }
+  }
   /* The fallback pings are failure-detection traffic: counted with the
    * datagrams (sealed bytes plus the stream's 4-byte length, no TCP/IP
    * headers, as datagrams count no UDP/IP headers), and shown apart. */
@@ -503,11 +522,15 @@ static void measure(struct sim *s, bool lifeguard, struct simg_result *r) {
   r->vivaldi_median_rel_error = simg_percentile(e, ne, 0.5);
   dc_free(e);
   struct dc_gossip_config cfg;
-  dc_gossip_config_default(&cfg);
-  if (r->protocol[0] == 'l' && s->o->daemon_timing) dc_gossip_config_daemon(&cfg, true);
+  sim_config(s->o, r->protocol[0] == 'l', &cfg);
   r->probe_interval_s = cfg.probe_interval_ms / 1000.0;
   r->suspicion_min_s =
       (double)dc_gossip_suspicion_min_ms(cfg.suspicion_mult, n, cfg.probe_interval_ms) / 1000.0;
+  /* The issue's bound: 3 probe intervals plus memberlist's fixed suspicion
+   * timeout, 4 max(1, log10 N) intervals. */
+  r->detect_bound_s =
+      (3.0 * cfg.probe_interval_ms +
+       (double)dc_gossip_suspicion_min_ms(4, n, cfg.probe_interval_ms)) / 1000.0;
   r->events = s->events;
 }
 
@@ -533,6 +556,10 @@ int simg_run(const struct simg_opts *o, const struct simg_scenario *sc, bool lif
   s.first_dead = dc_malloc(s.n * sizeof *s.first_dead);
   s.nupd = o->updates;
   s.upd = dc_calloc(s.nupd + 1, sizeof *s.upd);
+  for (uint32_t k = 0; s.upd && k < s.nupd; k++) {
+    s.upd[k].got_ms = dc_calloc(o->members, sizeof *s.upd[k].got_ms);
+    if (!s.upd[k].got_ms) rc = DC_ENOMEM;
+  }
   if (!rc && (!s.nodes || !s.first_dead || !s.upd)) rc = DC_ENOMEM;
   if (!rc) {
     for (uint32_t i = 0; i < s.n; i++) s.first_dead[i] = -1;
@@ -552,6 +579,7 @@ int simg_run(const struct simg_opts *o, const struct simg_scenario *sc, bool lif
   dc_gossip_dir_free(dir);
   dc_free(s.first_dead);
   dc_free(s.all_detect);
+  for (uint32_t k = 0; s.upd && k < s.nupd; k++) dc_free(s.upd[k].got_ms);
   dc_free(s.upd);
   simg_model_close(&s.model);
   clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -57,6 +57,9 @@ struct simg_result {
   double detect_all_p50_s, detect_all_p99_s;  /* crash → each survivor knows */
   uint32_t undetected;                        /* crashed members never declared dead */
   double spread_p99_s;             /* update → 99% of members (median of updates) */
+  uint64_t spread_missed;          /* (update, live member) pairs it never reached
+                                      in the window (push-pull included) */
+  uint64_t spread_missed_5s;       /* ... not within 5 s: what dissemination left out */
   double bytes_per_member_s;       /* datagrams, push-pull excluded */
   double pushpull_bytes_per_member_s;
   double tcp_ping_bytes_per_member_s; /* the fallback pings' share of bytes_per_member_s */
@@ -65,6 +68,8 @@ struct simg_result {
   double vivaldi_median_rel_error;
   double suspicion_min_s;          /* fixed / minimum suspicion timeout at N */
   double probe_interval_s;
+  double detect_bound_s;           /* 3 probe intervals + memberlist's suspicion
+                                      timeout at N (the issue's bound) */
   double wall_s;                   /* real time the run took */
   uint64_t events;
 };

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0
  * The piggyback queue (memberlist's TransmitLimitedQueue): each update is
- * sent retransmit_mult * ceil(log10(N+1)) times, least-sent and newest
- * first; a newer update about a member replaces the queued one. */
+ * sent a bounded number of times, least-sent and newest first; a newer
+ * update about a member replaces the queued one. The bound is memberlist's
+ * retransmit_mult * ceil(log10(N+1)), at most retransmit_max, followed by
+ * retransmit_tail more sends on probe traffic only (docs/gossip.md,
+ * "Dissemination"). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,13 +55,15 @@ static int bcast_cmp(const void *a, const void *b) {
   return x->order > y->order ? -1 : x->order < y->order;
 }
 
-void bcast_fill(struct dc_gossip *g, size_t budget) {
+void bcast_fill(struct dc_gossip *g, size_t budget, bool gossip_round) {
   if (!g->nbq) return;
   qsort(g->bq, g->nbq, sizeof *g->bq, bcast_cmp);
-  uint32_t limit = dc_gossip_retransmit_limit(g->cfg.retransmit_mult, g->alive);
+  uint32_t push = dc_gossip_retransmit_limit(g->cfg.retransmit_mult, g->alive);
+  if (g->cfg.retransmit_max && push > g->cfg.retransmit_max) push = g->cfg.retransmit_max;
+  uint32_t limit = push + g->cfg.retransmit_tail;
   for (uint32_t j = 0; j < g->nbq;) {
     struct gossip_bcast *b = &g->bq[j];
-    if (g->out.len + b->len > budget) {
+    if ((gossip_round && b->transmits >= push) || g->out.len + b->len > budget) {
       j++;
       continue;
     }

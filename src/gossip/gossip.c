@@ -4,14 +4,14 @@
 
 #include "gossip/gossip_int.h"
 
-void dc_gossip_config_default(struct dc_gossip_config *c) {
+void dc_gossip_config_swim(struct dc_gossip_config *c) {
   memset(c, 0, sizeof *c);
-  c->lifeguard = true;
   c->probe_interval_ms = 1000;
   c->probe_timeout_ms = 500;
   c->indirect_checks = 3;
   c->suspicion_mult = 4;
   c->suspicion_max_mult = 6;
+  c->suspicion_confirmations = 2;
   c->awareness_max = 8;
   c->retransmit_mult = 4;
   c->gossip_interval_ms = 200;
@@ -21,8 +21,20 @@ void dc_gossip_config_default(struct dc_gossip_config *c) {
   c->gossip_to_dead_ms = 30000;
   c->packet_max = DC_GOSSIP_FRAME_MAX - DC_GOSSIP_SEAL_OVERHEAD;
   c->tcp_ping = true; /* memberlist: DisableTcpPings = false */
+}
+
+void dc_gossip_config_default(struct dc_gossip_config *c) {
+  dc_gossip_config_swim(c);
+  c->lifeguard = true;
   c->coordinated_probes = true;
   c->suspicion_checks = true;
+  /* The same maximum as memberlist's (24 log10 N intervals) with a
+   * minimum a quarter of its own: confirmations, not the clock, end a
+   * suspicion (docs/gossip.md, "Timing"). */
+  c->suspicion_mult = 1;
+  c->suspicion_max_mult = 24;
+  c->retransmit_max = 12;
+  c->retransmit_tail = 2;
 }
 
 int dc_gossip_new(const struct dc_gossip_config *cfg, const struct dc_gossip_io *io,
@@ -134,7 +146,7 @@ void dc_gossip_leave(struct dc_gossip *g, int64_t now_ms) {
   uint32_t n = member_random(g, GOSSIP_NONE, 3, peers, -1);
   for (uint32_t j = 0; j < n; j++) {
     g->out.len = 0;
-    bcast_fill(g, g->cfg.packet_max);
+    bcast_fill(g, g->cfg.packet_max, true);
     if (g->out.len) g->io.send(g->io.data, &member_meta(g, peers[j])->addr, g->out.data, g->out.len);
   }
   g->left = true;

@@ -67,10 +67,22 @@ struct dc_gossip_config {
   uint32_t probe_interval_ms;       /* 1000 */
   uint32_t probe_timeout_ms;        /* 500 */
   uint32_t indirect_checks;         /* 3 peers for an indirect probe */
-  uint32_t suspicion_mult;          /* 4: min timeout = mult*max(1,log10 N)*interval */
-  uint32_t suspicion_max_mult;      /* 6: Lifeguard max timeout = this * min */
+  uint32_t suspicion_mult;          /* min timeout = mult*max(1,log10 N)*interval
+                                       (memberlist 4, ours 1) */
+  uint32_t suspicion_max_mult;      /* Lifeguard max timeout = this * min (memberlist 6,
+                                       ours 24: the same maximum) */
+  uint32_t suspicion_confirmations; /* 2: Lifeguard's k, the independent accusations
+                                       that bring the timeout down to the minimum
+                                       (memberlist ties it to suspicion_mult - 2) */
   uint32_t awareness_max;           /* 8: Lifeguard health multiplier cap */
   uint32_t retransmit_mult;         /* 4: an update is sent mult*ceil(log10(N+1)) times */
+  uint32_t retransmit_max;          /* 0: no cap (memberlist); ours 12, memberlist's
+                                       count from 100 to 999 members */
+  uint32_t retransmit_tail;         /* 0 (memberlist; ours 2): an update is sent this many
+                                       times more after the limit, on probe traffic
+                                       (pings, acks, indirect probes, nacks) only,
+                                       never in a gossip round (docs/gossip.md,
+                                       "Dissemination") */
   uint32_t gossip_interval_ms;      /* 200: extra gossip rounds while updates are queued */
   uint32_t gossip_nodes;            /* 3 members per gossip round */
   uint32_t push_pull_interval_ms;   /* 30000, scaled up with log2 N beyond 32 members */
@@ -99,7 +111,12 @@ struct dc_gossip_config {
                                        missed a refutation learns of it
                                        (docs/gossip.md, "Suspicion checks") */
 };
-/* memberlist's LAN defaults; lifeguard on, coordinated probe rounds. */
+/* memberlist's LAN defaults, Lifeguard and everything of ours off: the
+ * simulator's plain-SWIM baseline. */
+void dc_gossip_config_swim(struct dc_gossip_config *c);
+/* Ours: memberlist's LAN timing with Lifeguard, coordinated probe rounds,
+ * suspicion checks, suspicion multipliers 1 and 24, and memberlist's
+ * retransmit count capped at 12 with a tail on probe traffic (docs/gossip.md). */
 void dc_gossip_config_default(struct dc_gossip_config *c);
 
 /* ---- the I/O table ---------------------------------------------------------- */

@@ -12,6 +12,8 @@
 #define GOSSIP_VIV_CACHE 64       /* latency-filter slots (direct-mapped) */
 #define GOSSIP_VIV_FILTER 3       /* median of the last 3 RTTs per peer */
 #define GOSSIP_SUSP_CONFIRM_MAX 8 /* confirmers remembered per suspicion */
+#define GOSSIP_SUSP_ALONE_MULT 4  /* memberlist's suspicion multiplier: the floor of a
+                                     suspicion nobody can confirm (state.c) */
 
 /* ---- directory (dir.c) ---- */
 struct gossip_meta {
@@ -248,7 +250,9 @@ void susp_remove(struct dc_gossip *g, uint32_t member);
 /* broadcast.c */
 void bcast_queue(struct dc_gossip *g, const struct gossip_msg *m);
 /* Appends queued updates to g->out while they fit in budget bytes. */
-void bcast_fill(struct dc_gossip *g, size_t budget);
+/* Appends queued updates to g->out up to budget. A gossip round (a datagram
+ * sent only to spread updates) carries none in their tail. */
+void bcast_fill(struct dc_gossip *g, size_t budget, bool gossip_round);
 void bcast_free(struct dc_gossip *g);
 
 /* probe.c */

@@ -21,7 +21,7 @@ int64_t gossip_scaled(const struct dc_gossip *g, uint32_t ms) {
 }
 
 void gossip_send_packet(struct dc_gossip *g, const struct dc_gossip_addr *to) {
-  bcast_fill(g, g->cfg.packet_max);
+  bcast_fill(g, g->cfg.packet_max, false);
   g->io.send(g->io.data, to, g->out.data, g->out.len);
 }
 
@@ -41,7 +41,10 @@ static uint64_t self_id(const struct dc_gossip *g) { return member_meta(g, g->se
 /* A ping to member t; Lifeguard's buddy system adds our suspicion of it, so
  * a suspect hears of it first, in the probe itself, and can refute at once
  * (or, if it already has, answer with its newer incarnation). */
-static void send_ping(struct dc_gossip *g, uint32_t t, uint32_t seq) {
+/* A suspicion check goes to a member that is probably dead, often one of
+ * many at once after a crash: updates piggybacked on it would spend their
+ * sends where nobody reads them, so it carries only the buddy suspicion. */
+static void send_ping(struct dc_gossip *g, uint32_t t, uint32_t seq, bool piggyback) {
   uint64_t id = member_meta(g, t)->id;
   struct gossip_msg ping = {.type = GMSG_PING, .seq = seq, .id = id,
                             .from = self_id(g), .from_addr = *self_addr(g)};
@@ -52,7 +55,10 @@ static void send_ping(struct dc_gossip *g, uint32_t t, uint32_t seq) {
                            .incarnation = g->m[t].incarnation, .from = self_id(g)};
     msg_encode(&g->out, &s);
   }
-  gossip_send_packet(g, &member_meta(g, t)->addr);
+  if (piggyback)
+    gossip_send_packet(g, &member_meta(g, t)->addr);
+  else
+    g->io.send(g->io.data, &member_meta(g, t)->addr, g->out.data, g->out.len);
 }
 
 static void probe_start(struct dc_gossip *g, int64_t now_ms) {
@@ -68,13 +74,13 @@ static void probe_start(struct dc_gossip *g, int64_t now_ms) {
   p->timeout_at = now_ms + gossip_scaled(g, g->cfg.probe_timeout_ms);
   p->end_at = g->next_probe_ms;
   g->stats.probes++;
-  send_ping(g, t, p->seq);
+  send_ping(g, t, p->seq, true);
 }
 
 void probe_check(struct dc_gossip *g, uint32_t t) {
   if (g->left) return;
   g->stats.suspicion_checks++;
-  send_ping(g, t, ++g->seq);
+  send_ping(g, t, ++g->seq, false);
 }
 
 static void probe_indirect(struct dc_gossip *g, int64_t now_ms) {
@@ -161,7 +167,7 @@ static void gossip_round(struct dc_gossip *g, int64_t now_ms) {
   uint32_t n = member_random(g, GOSSIP_NONE, k, peers, now_ms - g->cfg.gossip_to_dead_ms);
   for (uint32_t j = 0; j < n && g->nbq; j++) {
     g->out.len = 0;
-    bcast_fill(g, g->cfg.packet_max);
+    bcast_fill(g, g->cfg.packet_max, true);
     if (g->out.len) g->io.send(g->io.data, &member_meta(g, peers[j])->addr, g->out.data, g->out.len);
   }
 }

@@ -119,11 +119,16 @@ static void susp_start(struct dc_gossip *g, uint32_t i, const struct gossip_msg 
                                          g->cfg.probe_interval_ms);
   if (g->cfg.lifeguard) {
     s->max_ms = s->min_ms * g->cfg.suspicion_max_mult;
-    /* memberlist: expect suspicion_mult-2 confirmations, none in tiny
-     * clusters where there is nobody left to confirm. */
-    uint32_t k = g->cfg.suspicion_mult > 2 ? g->cfg.suspicion_mult - 2 : 0;
+    /* None in tiny clusters, where there is nobody left to confirm
+     * (memberlist's rule). With no confirmation to wait for, a minimum
+     * below memberlist's would be all that stands between one lost probe
+     * and a death, so such a suspicion keeps memberlist's fixed timeout. */
+    uint32_t k = g->cfg.suspicion_confirmations;
     if (g->alive < k + 2) k = 0;
     s->k = k;
+    int64_t alone = dc_gossip_suspicion_min_ms(GOSSIP_SUSP_ALONE_MULT, g->alive,
+                                               g->cfg.probe_interval_ms);
+    if (!k && s->min_ms < alone) s->min_ms = alone;
   } else {
     s->max_ms = s->min_ms;
     s->k = 0;

@@ -82,8 +82,10 @@ void fx_start_node(struct fx *fx, uint32_t i, bool lifeguard) {
   n->rng = 42 + i;
   if (i >= fx->count) fx->count = i + 1;
   struct dc_gossip_config c;
-  dc_gossip_config_default(&c);
-  c.lifeguard = lifeguard;
+  if (lifeguard)
+    dc_gossip_config_default(&c);
+  else
+    dc_gossip_config_swim(&c);
   c.self_id = i + 1;
   fx_addr(i, &c.self_addr);
   struct dc_gossip_io io = {.data = n, .rand = fx_rand, .send = fx_send,

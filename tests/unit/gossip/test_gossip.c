@@ -14,6 +14,7 @@ void gossip_wire_tests(const struct CMUnitTest **t, size_t *n);
 void gossip_tcpping_tests(const struct CMUnitTest **t, size_t *n);
 void gossip_schedule_tests(const struct CMUnitTest **t, size_t *n);
 void gossip_suspicion_tests(const struct CMUnitTest **t, size_t *n);
+void gossip_dissemination_tests(const struct CMUnitTest **t, size_t *n);
 
 static struct fx fx;
 
@@ -187,7 +188,9 @@ static void test_lifeguard_confirmations_shorten(void **st) {
   (void)st;
   fx_init(&fx, 8, true);
   struct dc_gossip *g = fx.n[0].g;
-  int64_t min = dc_gossip_suspicion_min_ms(4, 8, 1000), max = 6 * min;
+  int64_t min = dc_gossip_suspicion_min_ms(1, 8, 1000), max = 24 * min;
+  assert_int_equal(g->cfg.suspicion_mult, 1);
+  assert_int_equal(g->cfg.suspicion_max_mult, 24);
   struct gossip_msg s = {.type = GMSG_SUSPECT, .id = 5, .incarnation = 0, .from = 2};
   int64_t t0 = fx.now;
   send_to(0, &s);
@@ -201,12 +204,12 @@ static void test_lifeguard_confirmations_shorten(void **st) {
   send_to(0, &s);
   assert_int_equal(g->susp[0].deadline_ms, t0 + min);
   fx_close(&fx);
-  /* Plain SWIM: fixed timeout, accusers change nothing. */
+  /* Plain SWIM: memberlist's fixed timeout, accusers change nothing. */
   fx_init(&fx, 8, false);
   g = fx.n[0].g;
   s.from = 2;
   send_to(0, &s);
-  assert_int_equal(g->susp[0].deadline_ms, fx.now + min);
+  assert_int_equal(g->susp[0].deadline_ms, fx.now + dc_gossip_suspicion_min_ms(4, 8, 1000));
   fx_close(&fx);
 }
 
@@ -425,10 +428,14 @@ int main(void) {
   const struct CMUnitTest *susp;
   size_t nsusp;
   gossip_suspicion_tests(&susp, &nsusp);
+  const struct CMUnitTest *diss;
+  size_t ndiss;
+  gossip_dissemination_tests(&diss, &ndiss);
   int rc = cmocka_run_group_tests_name("gossip core", core, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip wire", wire, nwire, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip tcp fallback", tcp, ntcp, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip probe schedule", sched, nsched, NULL, NULL);
   rc |= _cmocka_run_group_tests("gossip suspicion checks", susp, nsusp, NULL, NULL);
+  rc |= _cmocka_run_group_tests("gossip dissemination", diss, ndiss, NULL, NULL);
   return rc;
 }

@@ -52,7 +52,7 @@ static void test_check_learns_the_refutation(void **st) {
   const uint64_t none[] = {0};
   stale_suspicion(true, none);
   struct dc_gossip *g = fx.n[0].g;
-  int64_t min = dc_gossip_suspicion_min_ms(4, 8, 1000);
+  int64_t min = dc_gossip_suspicion_min_ms(g->cfg.suspicion_mult, 8, 1000);
   int64_t t0 = fx.now;
   /* Before the minimum timeout: no check, the suspicion stands. */
   tick_alone(min - 10, false);
@@ -73,7 +73,7 @@ static void test_check_learns_the_refutation(void **st) {
   assert_int_equal(mi.incarnation, 1);
   assert_int_equal(dc_gossip_incarnation(fx.n[1].g), 1); /* no new refutation */
   /* Past the maximum timeout: nobody was declared dead. */
-  fx_run(&fx, 6 * min - (fx.now - t0) + 1000);
+  fx_run(&fx, g->cfg.suspicion_max_mult * min - (fx.now - t0) + 1000);
   assert_int_equal(g->stats.declared_dead, 0);
   assert_int_equal(fx_state(&fx, 0, 1), DC_GOSSIP_ALIVE);
   fx_close(&fx);
@@ -81,12 +81,12 @@ static void test_check_learns_the_refutation(void **st) {
 
 static void test_confirmed_checks_once_plain_never(void **st) {
   (void)st;
-  int64_t min = dc_gossip_suspicion_min_ms(4, 8, 1000);
   /* Two independent confirmations (Lifeguard's k at 8 members): the timer
    * is at the minimum, and one check goes a probe timeout before it. */
   const uint64_t two[] = {4, 5, 0};
   stale_suspicion(true, two);
   struct dc_gossip *g = fx.n[0].g;
+  int64_t min = dc_gossip_suspicion_min_ms(g->cfg.suspicion_mult, 8, 1000);
   tick_alone(min - 500 - 10, false);
   assert_int_equal(g->stats.suspicion_checks, 0);
   tick_alone(20, false);
@@ -108,7 +108,7 @@ static void test_confirmed_checks_once_plain_never(void **st) {
   /* Plain SWIM (memberlist): no checks, its fixed timeout decides. */
   const uint64_t none[] = {0};
   stale_suspicion(false, none);
-  tick_alone(min + 500, false);
+  tick_alone(dc_gossip_suspicion_min_ms(4, 8, 1000) + 500, false);
   assert_int_equal(fx.n[0].g->stats.suspicion_checks, 0);
   assert_int_equal(fx_state(&fx, 0, 1), DC_GOSSIP_DEAD);
   fx_close(&fx);
