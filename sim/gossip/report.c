@@ -89,7 +89,8 @@ void simg_print_table(FILE *f, const struct simg_result *r, size_t n) {
     fprintf(f, "%-9s %-9s %6u %6llu %7.4f %7.2f %7.2f %8.2f %8.2f %7llu %8.1f %9.1f %9llu %7.3f %6s %8llu %8llu\n",
             x->scenario, x->protocol, x->members, (unsigned long long)x->false_positives,
             x->false_positive_rate, x->detect_p50_s, x->detect_p99_s, x->detect_all_p99_s,
-            x->spread_p99_s, (unsigned long long)x->spread_missed_5s, x->bytes_per_member_s, x->pushpull_bytes_per_member_s,
+            x->spread_p99_s, (unsigned long long)x->spread_missed_5s, x->bytes_per_member_s,
+            x->pushpull_bytes_per_member_s,
             (unsigned long long)x->starved_declared_dead, x->vivaldi_median_rel_error,
             valid_for(r, n, x->scenario) ? "yes" : "NO", (unsigned long long)x->tcp_pings,
             (unsigned long long)x->tcp_ping_saves);

@@ -4,7 +4,7 @@
  * update about a member replaces the queued one. The bound is memberlist's
  * retransmit_mult * ceil(log10(N+1)), at most retransmit_max, followed by
  * retransmit_tail more sends on probe traffic only (docs/gossip.md,
- * "Dissemination"). */
+ * "Timing and dissemination"). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

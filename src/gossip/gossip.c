@@ -30,7 +30,8 @@ void dc_gossip_config_default(struct dc_gossip_config *c) {
   c->suspicion_checks = true;
   /* The same maximum as memberlist's (24 log10 N intervals) with a
    * minimum a quarter of its own: confirmations, not the clock, end a
-   * suspicion (docs/gossip.md, "Timing"). */
+   * suspicion. An update's sends are capped, then end with a pull on
+   * probe traffic (docs/gossip.md, "Timing and dissemination"). */
   c->suspicion_mult = 1;
   c->suspicion_max_mult = 24;
   c->retransmit_max = 12;
@@ -48,6 +49,7 @@ int dc_gossip_new(const struct dc_gossip_config *cfg, const struct dc_gossip_io 
       cfg->probe_timeout_ms > cfg->probe_interval_ms || !cfg->awareness_max ||
       !cfg->gossip_interval_ms || !cfg->push_pull_interval_ms || !cfg->suspicion_mult ||
       !cfg->suspicion_max_mult || !cfg->retransmit_mult ||
+      cfg->suspicion_confirmations > GOSSIP_SUSP_CONFIRM_MAX ||
       (cfg->self_addr.family != 4 && cfg->self_addr.family != 6))
     return DC_EINVAL;
   struct dc_gossip *g = dc_calloc(1, sizeof *g);

@@ -81,8 +81,8 @@ struct dc_gossip_config {
   uint32_t retransmit_tail;         /* 0 (memberlist; ours 2): an update is sent this many
                                        times more after the limit, on probe traffic
                                        (pings, acks, indirect probes, nacks) only,
-                                       never in a gossip round (docs/gossip.md,
-                                       "Dissemination") */
+                                       never in a gossip round (docs/gossip.md, "Timing
+                                       and dissemination") */
   uint32_t gossip_interval_ms;      /* 200: extra gossip rounds while updates are queued */
   uint32_t gossip_nodes;            /* 3 members per gossip round */
   uint32_t push_pull_interval_ms;   /* 30000, scaled up with log2 N beyond 32 members */

@@ -49,6 +49,14 @@ static void test_retransmit_limit(void **st) {
   assert_int_equal(dc_gossip_retransmit_limit(4, 10000), 20);
 }
 
+static uint64_t inert_rand(void *data) {
+  (void)data;
+  return 4; /* only construction is tested: nothing is drawn */
+}
+static void inert_send(void *data, const struct dc_gossip_addr *to, const uint8_t *p, size_t n) {
+  (void)data, (void)to, (void)p, (void)n;
+}
+
 static void test_new_rejects_bad_config(void **st) {
   (void)st;
   struct dc_gossip_config c;
@@ -58,6 +66,16 @@ static void test_new_rejects_bad_config(void **st) {
   struct dc_gossip *g = (void *)1;
   assert_int_equal(dc_gossip_new(&c, &io, NULL, NULL, 0, 0, &g), DC_EINVAL); /* id 0, no io */
   assert_null(g);
+  /* A valid configuration but for a confirmation count the suspicion
+   * cannot hold (it remembers GOSSIP_SUSP_CONFIRM_MAX confirmers). */
+  c.self_id = 1;
+  io = (struct dc_gossip_io){.rand = inert_rand, .send = inert_send, .send_stream = inert_send};
+  c.suspicion_confirmations = GOSSIP_SUSP_CONFIRM_MAX + 1;
+  assert_int_equal(dc_gossip_new(&c, &io, NULL, NULL, 0, 0, &g), DC_EINVAL);
+  assert_null(g);
+  c.suspicion_confirmations = GOSSIP_SUSP_CONFIRM_MAX;
+  assert_int_equal(dc_gossip_new(&c, &io, NULL, NULL, 0, 0, &g), DC_OK);
+  dc_gossip_free(g);
 }
 
 static void test_probe_ack_keeps_alive(void **st) {
