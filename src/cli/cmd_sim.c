@@ -22,7 +22,7 @@ static int sim_gossip(int argc, char **argv) {
       {"seed", OPT_U64, &seed, "random seed (default 1)"},
       {"warmup", OPT_F64, &o.warmup_s, "virtual seconds before faults and measurement (default 20)"},
       {"duration", OPT_F64, &o.measure_s, "measured virtual seconds (default 120)"},
-      {"timing", OPT_STR, &timing, "lifeguard's timing: lan (memberlist's, default) or fast (the daemon's --gossip-timing fast: 500/250 ms probes)"},
+      {"timing", OPT_STR, &timing, "lifeguard's timing: lan (1 s / 500 ms probes, the daemon's default) or fast (the daemon's --gossip-fast: 500/250 ms probes)"},
       {"no-tcp-ping", OPT_BOOL, &no_tcp_ping, "both protocols without memberlist's TCP fallback ping (default: with it, as memberlist's defaults)"},
       {"shuffled", OPT_BOOL, &shuffled, "lifeguard on memberlist's shuffled round-robin instead of coordinated probe rounds"},
       {"swim-coordinated", OPT_BOOL, &o.swim_coordinated, "plain SWIM on the coordinated probe rounds too (default: memberlist's order)"},
