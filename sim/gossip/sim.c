@@ -530,7 +530,8 @@ static void measure(struct sim *s, bool lifeguard, struct simg_result *r) {
    * timeout, 4 max(1, log10 N) intervals. */
   r->detect_bound_s =
       (3.0 * cfg.probe_interval_ms +
-       (double)dc_gossip_suspicion_min_ms(4, n, cfg.probe_interval_ms)) / 1000.0;
+       (double)dc_gossip_suspicion_min_ms(DC_GOSSIP_MEMBERLIST_SUSP_MULT, n,
+                                          cfg.probe_interval_ms)) / 1000.0;
   r->events = s->events;
 }
 

@@ -9,7 +9,7 @@ void dc_gossip_config_swim(struct dc_gossip_config *c) {
   c->probe_interval_ms = 1000;
   c->probe_timeout_ms = 500;
   c->indirect_checks = 3;
-  c->suspicion_mult = 4;
+  c->suspicion_mult = DC_GOSSIP_MEMBERLIST_SUSP_MULT;
   c->suspicion_max_mult = 6;
   c->suspicion_confirmations = 2;
   c->awareness_max = 8;

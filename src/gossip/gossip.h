@@ -111,6 +111,9 @@ struct dc_gossip_config {
                                        missed a refutation learns of it
                                        (docs/gossip.md, "Suspicion checks") */
 };
+/* memberlist's suspicion multiplier: plain SWIM's fixed timeout, the floor
+ * of a suspicion nobody can confirm, and the issue's detection bound. */
+#define DC_GOSSIP_MEMBERLIST_SUSP_MULT 4
 /* memberlist's LAN defaults, Lifeguard and everything of ours off: the
  * simulator's plain-SWIM baseline. */
 void dc_gossip_config_swim(struct dc_gossip_config *c);

@@ -12,8 +12,6 @@
 #define GOSSIP_VIV_CACHE 64       /* latency-filter slots (direct-mapped) */
 #define GOSSIP_VIV_FILTER 3       /* median of the last 3 RTTs per peer */
 #define GOSSIP_SUSP_CONFIRM_MAX 8 /* confirmers remembered per suspicion */
-#define GOSSIP_SUSP_ALONE_MULT 4  /* memberlist's suspicion multiplier: the floor of a
-                                     suspicion nobody can confirm (state.c) */
 
 /* ---- directory (dir.c) ---- */
 struct gossip_meta {

@@ -126,9 +126,11 @@ static void susp_start(struct dc_gossip *g, uint32_t i, const struct gossip_msg 
     uint32_t k = g->cfg.suspicion_confirmations;
     if (g->alive < k + 2) k = 0;
     s->k = k;
-    int64_t alone = dc_gossip_suspicion_min_ms(GOSSIP_SUSP_ALONE_MULT, g->alive,
-                                               g->cfg.probe_interval_ms);
-    if (!k && s->min_ms < alone) s->min_ms = alone;
+    if (!k) {
+      int64_t alone = dc_gossip_suspicion_min_ms(DC_GOSSIP_MEMBERLIST_SUSP_MULT, g->alive,
+                                                 g->cfg.probe_interval_ms);
+      if (s->min_ms < alone) s->min_ms = alone;
+    }
   } else {
     s->max_ms = s->min_ms;
     s->k = 0;
